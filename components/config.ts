@@ -1,0 +1,368 @@
+// Stack configuration: the one place that knows every key, its default and its rules.
+//
+// index.ts reads the raw values with readRawConfig() and hands them to validateConfig(), which
+// returns a fully-defaulted MeshConfig or throws a ConfigError listing every problem. Nothing in
+// here registers a resource, so a bad value stops the program before the cluster is touched.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Kubernetes resource requests and limits, as the Kubernetes API spells them. */
+export interface Resources {
+    requests: { cpu: string; memory: string };
+    limits: { cpu: string; memory: string };
+}
+
+/** Where the Istio charts come from: a Helm repository, or a local directory (air-gapped). */
+export interface IstioConfig {
+    /** Istio release; charts and images use it. */
+    version: string;
+    /** Helm repository holding the `base`, `istiod` and `gateway` charts. */
+    chartRepo: string;
+    /** Local directory with `base/`, `istiod/` and `gateway/` chart folders; wins over chartRepo. */
+    chartDir?: string;
+    /** Image registry for istiod, proxies and the gateway. */
+    hub: string;
+    /** Image tag; defaults to the version. */
+    tag: string;
+    /** istiod's requests and limits. */
+    istiodResources: Resources;
+}
+
+export type IngressServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
+
+export interface IngressConfig {
+    /** Namespace of the ingress gateway (not the app's: the gateway must be injectable). */
+    namespace: string;
+    /** Type of the gateway's Service. */
+    serviceType: IngressServiceType;
+}
+
+/** One deployed version of a service and the share of traffic it receives. */
+export interface VersionWeight {
+    version: string;
+    weight: number;
+}
+
+export interface MeshConfig {
+    istio: IstioConfig;
+    ingress: IngressConfig;
+    /** Namespace of the demo app, labelled for sidecar injection. */
+    appNamespace: string;
+    /** Container images of the demo app. */
+    images: { frontend: string; backend: string };
+    /** Backend versions and their weights, in the order the user listed them. */
+    canary: VersionWeight[];
+    /** When true, nothing waits for readiness (Helm releases and workloads). */
+    skipAwait: boolean;
+}
+
+export const ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts";
+
+export const DEFAULTS = {
+    istio: {
+        version: "1.30.4",
+        chartRepo: ISTIO_CHART_REPO,
+        hub: "docker.io/istio",
+        istiodResources: {
+            requests: { cpu: "100m", memory: "256Mi" },
+            limits: { cpu: "1000m", memory: "1Gi" },
+        },
+    },
+    ingress: { namespace: "istio-ingress", serviceType: "ClusterIP" as IngressServiceType },
+    appNamespace: "mesh-demo",
+    images: {
+        frontend: "nginxinc/nginx-unprivileged:1.27.4-alpine",
+        backend: "hashicorp/http-echo:1.0.0",
+    },
+    skipAwait: false,
+};
+
+/** Every top-level key this program reads; anything else in the project's namespace is a typo. */
+export const CONFIG_KEYS = ["istio", "ingress", "appNamespace", "images", "canary", "skipAwait"] as const;
+const OBJECT_KEYS = new Set(["istio", "ingress", "images", "canary"]);
+
+/** Raised for invalid stack configuration; Pulumi prints its message without a stack trace. */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: string[]) {
+        super(
+            "Invalid stack configuration (nothing was deployed):\n" +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/**
+ * Reads this project's keys from Pulumi config as plain values: object-valued keys are parsed
+ * from JSON, scalars stay strings. Unknown keys of the project namespace are returned under their
+ * name too, so validation can reject typos.
+ */
+export function readRawConfig(projectName: string): Record<string, unknown> {
+    const prefix = `${projectName}:`;
+    const raw: Record<string, unknown> = {};
+    const parseErrors: string[] = [];
+    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (!fullKey.startsWith(prefix)) {
+            continue;
+        }
+        const key = fullKey.slice(prefix.length);
+        if (OBJECT_KEYS.has(key)) {
+            try {
+                raw[key] = JSON.parse(value);
+            } catch {
+                parseErrors.push(
+                    `${key} must be an object (got ${JSON.stringify(value)}); set its fields with ` +
+                        `'pulumi config set --path ${key}.<field> <value>'`,
+                );
+            }
+        } else {
+            raw[key] = value;
+        }
+    }
+    if (parseErrors.length > 0) {
+        throw new ConfigError(parseErrors);
+    }
+    return raw;
+}
+
+// DNS-1123 label: what Kubernetes accepts for namespace names, and what Istio accepts for subset
+// names. Version names end up in both (Deployment names, subsets), so they must satisfy it.
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
+const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+const SEMVER = /^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/;
+const RESERVED_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "default", "istio-system"]);
+
+/** Collects problems while walking the raw config, so the user sees all of them at once. */
+class Checker {
+    readonly problems: string[] = [];
+
+    fail(msg: string): void {
+        this.problems.push(msg);
+    }
+
+    /** Returns the object at `key`, or {} (with a problem recorded) if it is not a plain object. */
+    object(key: string, value: unknown, known: string[]): Record<string, unknown> {
+        if (value === undefined) {
+            return {};
+        }
+        if (!isPlainObject(value)) {
+            this.fail(`${key} must be an object (got ${show(value)}); set its fields with 'pulumi config set --path ${key}.<field> <value>'`);
+            return {};
+        }
+        for (const k of Object.keys(value)) {
+            if (!known.includes(k)) {
+                this.fail(`${key}.${k} is not a known setting (got ${show(value[k])}); known fields of ${key}: ${known.join(", ")}`);
+            }
+        }
+        return value;
+    }
+
+    string(key: string, value: unknown, fallback: string, rule?: { re: RegExp; hint: string }): string {
+        if (value === undefined) {
+            return fallback;
+        }
+        if (typeof value !== "string" || value === "") {
+            this.fail(`${key} must be a non-empty string (got ${show(value)}); remove it to use the default ${show(fallback)}`);
+            return fallback;
+        }
+        if (rule && !rule.re.test(value)) {
+            this.fail(`${key} ${rule.hint} (got ${show(value)})`);
+        }
+        return value;
+    }
+
+    boolean(key: string, value: unknown, fallback: boolean): boolean {
+        if (value === undefined) {
+            return fallback;
+        }
+        if (value === true || value === "true") {
+            return true;
+        }
+        if (value === false || value === "false") {
+            return false;
+        }
+        this.fail(`${key} must be true or false (got ${show(value)}); set it with 'pulumi config set ${key} true'`);
+        return fallback;
+    }
+
+    oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[], fallback: T): T {
+        if (value === undefined) {
+            return fallback;
+        }
+        if (typeof value === "string" && (allowed as readonly string[]).includes(value)) {
+            return value as T;
+        }
+        this.fail(`${key} must be one of ${allowed.join(", ")} (got ${show(value)})`);
+        return fallback;
+    }
+
+    namespace(key: string, value: unknown, fallback: string): string {
+        const ns = this.string(key, value, fallback, {
+            re: DNS_LABEL,
+            hint: "must be a valid namespace name: lowercase letters, digits and '-', starting and ending with a letter or digit",
+        });
+        if (RESERVED_NAMESPACES.has(ns)) {
+            this.fail(`${key} must not be a system namespace (got ${show(ns)}); choose a namespace of its own, e.g. ${show(fallback)}`);
+        }
+        return ns;
+    }
+
+    image(key: string, value: unknown, fallback: string): string {
+        const image = this.string(key, value, fallback);
+        // A pinned image names a tag or a digest; "latest" and untagged images move under you.
+        const lastSegment = image.slice(image.lastIndexOf("/") + 1);
+        if (!image.includes("@sha256:") && (!lastSegment.includes(":") || lastSegment.endsWith(":latest"))) {
+            this.fail(`${key} must pin a tag or digest other than latest (got ${show(image)}), e.g. ${show(fallback)}`);
+        }
+        return image;
+    }
+
+    resources(key: string, value: unknown, fallback: Resources): Resources {
+        const obj = this.object(key, value, ["requests", "limits"]);
+        const part = (kind: "requests" | "limits") => {
+            const sub = this.object(`${key}.${kind}`, obj[kind], ["cpu", "memory"]);
+            return {
+                cpu: this.string(`${key}.${kind}.cpu`, sub.cpu, fallback[kind].cpu, {
+                    re: CPU,
+                    hint: "must be a CPU quantity such as 100m or 0.5",
+                }),
+                memory: this.string(`${key}.${kind}.memory`, sub.memory, fallback[kind].memory, {
+                    re: MEMORY,
+                    hint: "must be a memory quantity such as 256Mi or 1Gi",
+                }),
+            };
+        };
+        return { requests: part("requests"), limits: part("limits") };
+    }
+}
+
+/**
+ * Validates the canary weights: a non-empty map of version name to an integer percentage, the
+ * percentages summing to exactly 100. `key` is the config path used in messages (the same rules
+ * serve every weighted service, e.g. Bookinfo's reviews).
+ */
+function validateWeights(c: Checker, key: string, value: unknown): VersionWeight[] {
+    const example = `pulumi config set --path ${key}.v1 100`;
+    if (value === undefined) {
+        c.fail(`${key} is not set; give each version a weight, e.g. '${example}'`);
+        return [];
+    }
+    if (!isPlainObject(value) || Object.keys(value).length === 0) {
+        c.fail(`${key} must map at least one version to a weight (got ${show(value)}); e.g. '${example}'`);
+        return [];
+    }
+    const result: VersionWeight[] = [];
+    let valid = true;
+    for (const [version, weight] of Object.entries(value)) {
+        if (!DNS_LABEL.test(version) || version.length > 40) {
+            c.fail(
+                `${key} has an invalid version name ${show(version)}: use at most 40 lowercase letters, digits ` +
+                    `and '-', starting and ending with a letter or digit (e.g. v1)`,
+            );
+            valid = false;
+        }
+        if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0 || weight > 100) {
+            c.fail(
+                `${key}.${version} must be a whole number from 0 to 100 (got ${show(weight)}); ` +
+                    `e.g. 'pulumi config set --path ${key}.${version} 20'`,
+            );
+            valid = false;
+            continue;
+        }
+        result.push({ version, weight });
+    }
+    if (valid) {
+        const sum = result.reduce((s, w) => s + w.weight, 0);
+        if (sum !== 100) {
+            const parts = result.map((w) => `${w.version}=${w.weight}`).join(", ");
+            c.fail(`${key} must sum to 100 (got ${sum}: ${parts}); adjust the weights so they add up to exactly 100`);
+        }
+    }
+    return result;
+}
+
+/** Validates and defaults the raw config. Throws a ConfigError naming every bad key. */
+export function validateConfig(raw: Record<string, unknown>): MeshConfig {
+    const c = new Checker();
+    for (const key of Object.keys(raw)) {
+        if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+            c.fail(`${key} is not a setting of this program; known keys: ${CONFIG_KEYS.join(", ")}`);
+        }
+    }
+
+    const istioRaw = c.object("istio", raw.istio, ["version", "chartRepo", "chartDir", "hub", "tag", "istiodResources"]);
+    const version = c.string("istio.version", istioRaw.version, DEFAULTS.istio.version, {
+        re: SEMVER,
+        hint: "must be an Istio release such as 1.30.4",
+    });
+    const chartRepo = c.string("istio.chartRepo", istioRaw.chartRepo, DEFAULTS.istio.chartRepo, {
+        re: /^(https?|oci):\/\/\S+$/,
+        hint: "must be an http(s):// or oci:// Helm repository URL",
+    });
+    let chartDir: string | undefined;
+    if (istioRaw.chartDir !== undefined) {
+        chartDir = c.string("istio.chartDir", istioRaw.chartDir, "");
+        for (const chart of ["base", "istiod", "gateway"]) {
+            if (chartDir && !fs.existsSync(path.join(chartDir, chart, "Chart.yaml"))) {
+                c.fail(`istio.chartDir must contain the chart folder ${chart}/ with a Chart.yaml (got ${show(chartDir)}); point it at a directory holding base/, istiod/ and gateway/`);
+            }
+        }
+    }
+    const istio: IstioConfig = {
+        version,
+        chartRepo,
+        chartDir: chartDir || undefined,
+        hub: c.string("istio.hub", istioRaw.hub, DEFAULTS.istio.hub),
+        tag: c.string("istio.tag", istioRaw.tag, version),
+        istiodResources: c.resources("istio.istiodResources", istioRaw.istiodResources, DEFAULTS.istio.istiodResources),
+    };
+
+    const ingressRaw = c.object("ingress", raw.ingress, ["namespace", "serviceType"]);
+    const ingress: IngressConfig = {
+        namespace: c.namespace("ingress.namespace", ingressRaw.namespace, DEFAULTS.ingress.namespace),
+        serviceType: c.oneOf(
+            "ingress.serviceType",
+            ingressRaw.serviceType,
+            ["ClusterIP", "NodePort", "LoadBalancer"] as const,
+            DEFAULTS.ingress.serviceType,
+        ),
+    };
+
+    const appNamespace = c.namespace("appNamespace", raw.appNamespace, DEFAULTS.appNamespace);
+    if (appNamespace === ingress.namespace) {
+        c.fail(`appNamespace must differ from ingress.namespace (both are ${show(appNamespace)}); the gateway gets a namespace of its own`);
+    }
+
+    const imagesRaw = c.object("images", raw.images, ["frontend", "backend"]);
+    const images = {
+        frontend: c.image("images.frontend", imagesRaw.frontend, DEFAULTS.images.frontend),
+        backend: c.image("images.backend", imagesRaw.backend, DEFAULTS.images.backend),
+    };
+
+    let canary: VersionWeight[] = [];
+    if (raw.canary === undefined) {
+        c.fail(`canary.weights is not set; give each backend version a weight, e.g. 'pulumi config set --path canary.weights.v1 100'`);
+    } else {
+        const canaryRaw = c.object("canary", raw.canary, ["weights"]);
+        if (isPlainObject(raw.canary)) {
+            canary = validateWeights(c, "canary.weights", canaryRaw.weights);
+        }
+    }
+
+    const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
+
+    if (c.problems.length > 0) {
+        throw new ConfigError(c.problems);
+    }
+    return { istio, ingress, appNamespace, images, canary, skipAwait };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function show(v: unknown): string {
+    return JSON.stringify(v) ?? String(v);
+}

@@ -1,0 +1,121 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { VersionWeight } from "./config";
+import { injectionLabels } from "./labels";
+import { IngressRoute } from "./routingSpecs";
+import { VersionedService } from "./versionedService";
+
+export interface DemoAppArgs {
+    /** Namespace created for the app and labelled for sidecar injection. */
+    readonly namespace: string;
+    /** Backend versions and weights (validated config). */
+    readonly backendVersions: VersionWeight[];
+    /** Pinned images: an nginx (unprivileged) frontend and an http-echo backend. */
+    readonly images: { frontend: string; backend: string };
+    /** The Istio CRDs (the `base` release). */
+    readonly crds: pulumi.Resource;
+    /** istiod (its release), needed before any injected pod. */
+    readonly istiod: pulumi.Resource;
+    /** When true nothing waits for readiness. Defaults to false. */
+    readonly skipAwait?: boolean;
+}
+
+/** Port both the frontend and the backend containers listen on. */
+export const APP_CONTAINER_PORT = 8080;
+
+/**
+ * nginx config of the frontend: every request is proxied to the backend Service, so the answer
+ * names the backend version that served it. HTTP/1.1 because Envoy refuses nginx's default 1.0.
+ */
+export function frontendNginxConfig(backendHost: string, backendPort: number): string {
+    return [
+        "server {",
+        `    listen ${APP_CONTAINER_PORT};`,
+        "    location = /healthz {",
+        "        access_log off;",
+        "        default_type text/plain;",
+        "        return 200 'ok\\n';",
+        "    }",
+        "    location / {",
+        "        proxy_http_version 1.1;",
+        '        proxy_set_header Connection "";',
+        `        proxy_pass http://${backendHost}:${backendPort};`,
+        "    }",
+        "}",
+        "",
+    ].join("\n");
+}
+
+/**
+ * The demo application: a `frontend` (nginx) that forwards every request to a `backend`
+ * (http-echo answering "backend <version>"), the backend deployed in every configured version
+ * with weighted routing between them.
+ */
+export class DemoApp extends pulumi.ComponentResource {
+    readonly namespace: k8s.core.v1.Namespace;
+    readonly frontend: VersionedService;
+    readonly backend: VersionedService;
+    /** How the ingress reaches this app: every path goes to the frontend. */
+    readonly ingressRoutes: IngressRoute[];
+
+    constructor(name: string, args: DemoAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("service-mesh:app:DemoApp", name, {}, opts);
+        const common = { namespace: args.namespace, crds: args.crds, istiod: args.istiod, skipAwait: args.skipAwait };
+
+        this.namespace = new k8s.core.v1.Namespace(
+            `${name}-ns`,
+            { metadata: { name: args.namespace, labels: injectionLabels() } },
+            { parent: this },
+        );
+
+        this.backend = new VersionedService(
+            "backend",
+            {
+                ...common,
+                versions: args.backendVersions,
+                dependsOn: [this.namespace],
+                workload: (version) => ({
+                    image: args.images.backend,
+                    args: [`-listen=:${APP_CONTAINER_PORT}`, `-text=backend ${version}`],
+                    port: APP_CONTAINER_PORT,
+                    probePath: "/health",
+                }),
+            },
+            { parent: this },
+        );
+
+        const nginxConfigName = "frontend-nginx";
+        const nginxConfig = new k8s.core.v1.ConfigMap(
+            `${name}-frontend-config`,
+            {
+                metadata: { name: nginxConfigName, namespace: args.namespace },
+                data: { "default.conf": frontendNginxConfig(this.backend.host, this.backend.port) },
+            },
+            { parent: this, dependsOn: [this.namespace] },
+        );
+
+        this.frontend = new VersionedService(
+            "frontend",
+            {
+                ...common,
+                versions: [{ version: "v1", weight: 100 }],
+                // nginx resolves the backend's name when it starts.
+                dependsOn: [this.namespace, nginxConfig, this.backend.service],
+                workload: () => ({
+                    image: args.images.frontend,
+                    port: APP_CONTAINER_PORT,
+                    probePath: "/healthz",
+                    runAsUser: 101,
+                    writablePaths: ["/tmp", "/var/cache/nginx"],
+                    configMaps: [{ name: nginxConfigName, mountPath: "/etc/nginx/conf.d" }],
+                    env: { NGINX_ENTRYPOINT_QUIET_LOGS: "1" },
+                }),
+            },
+            { parent: this },
+        );
+
+        this.ingressRoutes = [{ name: "frontend", prefixes: ["/"], host: this.frontend.host, port: this.frontend.port }];
+
+        this.registerOutputs({ namespace: args.namespace, backendVersions: args.backendVersions.map((v) => v.version) });
+    }
+}

@@ -1,0 +1,71 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { IstioConfig } from "./config";
+import { baseValues, istioChartSource, istiodValues } from "./istioValues";
+
+export interface IstioControlPlaneArgs {
+    /** Chart source, images and istiod sizing (validated config). */
+    readonly istio: IstioConfig;
+    /** When true the Helm releases do not wait for readiness. Defaults to false. */
+    readonly skipAwait?: boolean;
+    /** Helm timeout in seconds for each release. Defaults to 600. */
+    readonly timeoutSeconds?: number;
+}
+
+/** The namespace the control plane lives in; Istio's charts assume it. */
+export const ISTIO_NAMESPACE = "istio-system";
+
+/**
+ * Istio's control plane from its Helm charts: `base` (the CRDs and the default validating
+ * webhook), then `istiod` (discovery, CA and the sidecar injector).
+ *
+ * Consumers order their resources on the two releases: `base` before any Istio custom resource,
+ * `istiod` before any pod that needs injection.
+ */
+export class IstioControlPlane extends pulumi.ComponentResource {
+    readonly namespace: k8s.core.v1.Namespace;
+    /** The `base` release; its completion means the Istio CRDs are registered. */
+    readonly base: k8s.helm.v3.Release;
+    /** The `istiod` release; its completion means the injection webhook is in place. */
+    readonly istiod: k8s.helm.v3.Release;
+
+    constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("service-mesh:istio:ControlPlane", name, {}, opts);
+        const common = {
+            namespace: ISTIO_NAMESPACE,
+            skipAwait: args.skipAwait ?? false,
+            timeout: args.timeoutSeconds ?? 600,
+        };
+
+        this.namespace = new k8s.core.v1.Namespace(
+            `${name}-ns`,
+            { metadata: { name: ISTIO_NAMESPACE } },
+            { parent: this },
+        );
+
+        this.base = new k8s.helm.v3.Release(
+            `${name}-base`,
+            {
+                ...common,
+                ...istioChartSource(args.istio, "base"),
+                name: "istio-base",
+                values: baseValues(),
+            },
+            { parent: this, dependsOn: [this.namespace] },
+        );
+
+        // istiod's validating webhook and deployment reference the CRDs that base installs.
+        this.istiod = new k8s.helm.v3.Release(
+            `${name}-istiod`,
+            {
+                ...common,
+                ...istioChartSource(args.istio, "istiod"),
+                name: "istiod",
+                values: istiodValues(args.istio),
+            },
+            { parent: this, dependsOn: [this.base] },
+        );
+
+        this.registerOutputs({ base: this.base.status, istiod: this.istiod.status });
+    }
+}

@@ -1,0 +1,53 @@
+// Where each Istio chart comes from and the values it gets. Pure, so tests can check the values
+// against the charts' expectations without rendering anything.
+import { IngressServiceType, IstioConfig, Resources } from "./config";
+
+export type IstioChart = "base" | "istiod" | "gateway";
+
+/** The chart inputs of a helm.v3.Release: a repository chart at a pinned version, or a local path. */
+export interface ChartSource {
+    chart: string;
+    version?: string;
+    repositoryOpts?: { repo: string };
+}
+
+export function istioChartSource(istio: IstioConfig, chart: IstioChart): ChartSource {
+    if (istio.chartDir) {
+        // A local chart is used as it is on disk; Helm ignores a version for it.
+        return { chart: `${istio.chartDir.replace(/\/+$/, "")}/${chart}` };
+    }
+    return { chart, version: istio.version, repositoryOpts: { repo: istio.chartRepo } };
+}
+
+/** base carries the CRDs and the default validating webhook; the chart defaults suit us. */
+export function baseValues(): Record<string, unknown> {
+    return { global: { istioNamespace: "istio-system" } };
+}
+
+export function istiodValues(istio: IstioConfig): Record<string, unknown> {
+    return {
+        global: { hub: istio.hub, tag: istio.tag, istioNamespace: "istio-system" },
+        // One small replica: the chart default (500m CPU, 2Gi memory, autoscaling) does not fit
+        // a laptop cluster.
+        resources: istio.istiodResources,
+        replicaCount: 1,
+        autoscaleEnabled: false,
+        meshConfig: { accessLogFile: "/dev/stdout" },
+    };
+}
+
+/** The ingress gateway's own requests and limits; the chart default allows 2 CPUs. */
+export const GATEWAY_RESOURCES: Resources = {
+    requests: { cpu: "50m", memory: "128Mi" },
+    limits: { cpu: "1000m", memory: "512Mi" },
+};
+
+/** Values for the `gateway` chart, whose schema rejects unknown keys: only keys it declares. */
+export function gatewayValues(serviceType: IngressServiceType): Record<string, unknown> {
+    return {
+        service: { type: serviceType },
+        replicaCount: 1,
+        autoscaling: { enabled: false },
+        resources: GATEWAY_RESOURCES,
+    };
+}

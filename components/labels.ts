@@ -1,0 +1,35 @@
+// Labels and names shared by the components and checked by the tests. Selectors are always built
+// from these functions, never spelled out twice, so a selector cannot drift from the pod labels.
+
+/** Labels on every pod of one version of a service; Istio's telemetry and subsets read both. */
+export function podLabels(app: string, version: string): Record<string, string> {
+    return { app, version };
+}
+
+/** The Service selects on `app` only, so every version sits behind one stable name. */
+export function serviceSelector(app: string): Record<string, string> {
+    return { app };
+}
+
+/** A DestinationRule subset selects the pods of one version. */
+export function subsetLabels(version: string): Record<string, string> {
+    return { version };
+}
+
+/** Namespace labels that turn on istiod's sidecar injection for every pod in it. */
+export function injectionLabels(): Record<string, string> {
+    return { "istio-injection": "enabled" };
+}
+
+/**
+ * The labels Istio's `gateway` chart puts on its pods: `app: <name>` and
+ * `istio: <name without the "istio-" prefix>`, where name is the Helm release name.
+ */
+export function gatewayPodLabels(releaseName: string): Record<string, string> {
+    return { app: releaseName, istio: releaseName.replace(/^istio-/, "") };
+}
+
+/** Fully qualified in-cluster host of a Service, as Istio routes name it. */
+export function serviceHost(service: string, namespace: string): string {
+    return `${service}.${namespace}.svc.cluster.local`;
+}

@@ -1,0 +1,60 @@
+// service-mesh: Istio, a canary-ready demo app and its routing, in one `pulumi up`.
+//
+// This file reads and validates the stack config, wires the components together and exports
+// what a user needs next. All config is validated before the first resource is registered.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { readRawConfig, validateConfig } from "./components/config";
+import { DemoApp } from "./components/demoApp";
+import { GATEWAY_HTTP_PORT, IngressGateway } from "./components/ingressGateway";
+import { IstioControlPlane } from "./components/istioControlPlane";
+
+const config = validateConfig(readRawConfig(pulumi.getProject()));
+
+// The current kubectl context (KUBECONFIG), made explicit so every resource names its provider.
+const provider = new k8s.Provider("k8s", {});
+
+const istio = new IstioControlPlane(
+    "istio",
+    { istio: config.istio, skipAwait: config.skipAwait },
+    { provider },
+);
+
+const demo = new DemoApp(
+    "demo",
+    {
+        namespace: config.appNamespace,
+        backendVersions: config.canary,
+        images: config.images,
+        crds: istio.base,
+        istiod: istio.istiod,
+        skipAwait: config.skipAwait,
+    },
+    { provider },
+);
+
+const ingress = new IngressGateway(
+    "ingress",
+    {
+        istio: config.istio,
+        namespace: config.ingress.namespace,
+        serviceType: config.ingress.serviceType,
+        routes: demo.ingressRoutes,
+        crds: istio.base,
+        istiod: istio.istiod,
+        skipAwait: config.skipAwait,
+    },
+    { provider },
+);
+
+const localPort = 8080;
+
+/** The traffic split in effect, version to percent. */
+export const canaryWeights = Object.fromEntries(config.canary.map((w) => [w.version, w.weight]));
+/** Every backend version deployed, including those at weight 0. */
+export const backendVersions = config.canary.map((w) => w.version);
+export const istioVersion = config.istio.version;
+export const appNamespace = config.appNamespace;
+export const ingressService = { name: ingress.serviceName, namespace: ingress.namespace, port: GATEWAY_HTTP_PORT };
+export const portForwardCommand = `kubectl -n ${ingress.namespace} port-forward svc/${ingress.serviceName} ${localPort}:${GATEWAY_HTTP_PORT}`;
+export const curlCommand = `curl -s http://localhost:${localPort}/`;

@@ -1,0 +1,1 @@
+module servicemesh.local/testbed/etcd
