@@ -304,10 +304,13 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
     let chartDir: string | undefined;
     if (istioRaw.chartDir !== undefined) {
         chartDir = c.string("istio.chartDir", istioRaw.chartDir, "");
-        for (const chart of ["base", "istiod", "gateway"]) {
-            if (chartDir && !fs.existsSync(path.join(chartDir, chart, "Chart.yaml"))) {
-                c.fail(`istio.chartDir must contain the chart folder ${chart}/ with a Chart.yaml (got ${show(chartDir)}); point it at a directory holding base/, istiod/ and gateway/`);
-            }
+        const dir = chartDir;
+        const missing = ["base", "istiod", "gateway"].filter((ch) => dir && !fs.existsSync(path.join(dir, ch, "Chart.yaml")));
+        if (missing.length > 0) {
+            c.fail(
+                `istio.chartDir must hold the charts base/, istiod/ and gateway/, each with a Chart.yaml ` +
+                    `(got ${show(chartDir)}, missing ${missing.join(", ")}); point it at an unpacked copy of Istio's charts`,
+            );
         }
     }
     const istio: IstioConfig = {
