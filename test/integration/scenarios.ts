@@ -1,0 +1,259 @@
+// The test bed's scenarios: the real Pulumi engine, the real Kubernetes provider and Istio's real
+// charts against a real kube-apiserver. Run by test/integration/run.sh, which builds the tools,
+// starts the API server and sets KUBECONFIG, PATH and the Pulumi environment.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { KubeClient, KubeObject, objectPath } from "./kubeClient";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const env = (name: string): string => {
+    const v = process.env[name];
+    if (!v) {
+        throw new Error(`${name} is not set; run this through 'npm run test:integration'`);
+    }
+    return v;
+};
+const WORK = env("IT_WORK_DIR");
+const KUBECONFIG = env("KUBECONFIG");
+const CHARTS = env("ISTIO_CHARTS");
+const ISTIO_VERSION = env("ISTIO_VERSION");
+const ISTIOCTL = env("ISTIOCTL");
+
+const kube = new KubeClient(KUBECONFIG);
+const timings: Array<[string, number]> = [];
+const results: Array<[string, boolean, string]> = [];
+
+function log(msg: string): void {
+    process.stdout.write(`[it] ${msg}\n`);
+}
+
+async function step(name: string, fn: () => Promise<void>): Promise<boolean> {
+    log(`--- ${name}`);
+    try {
+        await fn();
+        results.push([name, true, ""]);
+        log(`PASS ${name}`);
+        return true;
+    } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        results.push([name, false, msg]);
+        log(`FAIL ${name}: ${msg}`);
+        return false;
+    }
+}
+
+async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    const start = Date.now();
+    try {
+        return await fn();
+    } finally {
+        const secs = (Date.now() - start) / 1000;
+        timings.push([label, secs]);
+        log(`${label}: ${secs.toFixed(1)} s`);
+    }
+}
+
+function check(cond: unknown, msg: string): asserts cond {
+    if (!cond) {
+        throw new Error(msg);
+    }
+}
+
+/** A copy of the project in the work dir, so the stack's config file never lands in the repo. */
+function copyProject(): string {
+    const dir = path.join(WORK, "project");
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of ["index.ts", "components", "package.json", "tsconfig.json", "Pulumi.yaml", "Pulumi.dev.yaml"]) {
+        fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });
+    }
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    return dir;
+}
+
+interface StackObject {
+    urn: string;
+    path: string;
+}
+
+/** Every Kubernetes object the stack manages directly (Helm releases are checked separately). */
+async function stackObjects(stack: Stack): Promise<StackObject[]> {
+    const state = await stack.exportStack();
+    const resources = (state.deployment.resources ?? []) as Array<{ urn: string; type: string; custom?: boolean; outputs?: any }>;
+    return resources
+        .filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh"))
+        .map((r) => ({
+            urn: r.urn,
+            path: objectPath(r.outputs.apiVersion, r.outputs.kind, r.outputs.metadata.name, r.outputs.metadata.namespace),
+        }));
+}
+
+const HELM_RELEASES: Array<[string, string]> = [
+    ["istio-system", "istio-base"],
+    ["istio-system", "istiod"],
+    ["istio-ingress", "istio-ingressgateway"],
+];
+
+const ISTIO_CRDS = [
+    "virtualservices.networking.istio.io",
+    "destinationrules.networking.istio.io",
+    "gateways.networking.istio.io",
+    "peerauthentications.security.istio.io",
+    "authorizationpolicies.security.istio.io",
+    "telemetries.telemetry.istio.io",
+];
+
+/** resourceVersion of every stack object and Helm release secret: equal snapshots mean no change. */
+async function snapshot(objects: StackObject[]): Promise<Record<string, string>> {
+    const snap: Record<string, string> = {};
+    for (const o of objects) {
+        snap[o.path] = (await kube.get(o.path))?.metadata.resourceVersion ?? "missing";
+    }
+    for (const [ns, rel] of HELM_RELEASES) {
+        const secrets = await kube.list(`/api/v1/namespaces/${ns}/secrets?labelSelector=owner%3Dhelm,name%3D${rel}`);
+        snap[`helm:${ns}/${rel}`] = secrets.map((s) => `${s.metadata.name}@${s.metadata.resourceVersion}`).sort().join(",");
+    }
+    return snap;
+}
+
+function changesOf(events: EngineEvent[]): Array<[string, string]> {
+    return events
+        .filter((e) => e.resourcePreEvent && e.resourcePreEvent.metadata.op !== "same")
+        .map((e) => [e.resourcePreEvent!.metadata.op, e.resourcePreEvent!.metadata.urn] as [string, string]);
+}
+
+async function backendWeights(): Promise<Record<string, number>> {
+    const vs = await kube.get(objectPath("networking.istio.io/v1", "VirtualService", "backend", "mesh-demo"));
+    check(vs, "the backend VirtualService is not in the API server");
+    return Object.fromEntries(vs.spec.http[0].route.map((r: any) => [r.destination.subset, r.weight]));
+}
+
+async function main(): Promise<void> {
+    const workDir = copyProject();
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: "dev", workDir });
+    await stack.setConfig("skipAwait", { value: "true" });
+    await stack.setConfig("istio.chartDir", { value: CHARTS }, true);
+    await stack.setConfig("istio.version", { value: ISTIO_VERSION }, true);
+    const output = (s: string) => fs.appendFileSync(path.join(WORK, "pulumi.log"), s);
+    let objects: StackObject[] = [];
+
+    const upOk = await step("1. up of the dev stack from nothing creates every object", async () => {
+        const res = await timed("cold up", () => stack.up({ onOutput: output }));
+        check(res.summary.result === "succeeded", `up ended ${res.summary.result}`);
+        objects = await stackObjects(stack);
+        check(objects.length > 10, `only ${objects.length} objects in the stack`);
+        for (const o of objects) {
+            check(await kube.get(o.path), `${o.urn} is not in the API server (${o.path})`);
+        }
+        const crds = (await kube.list("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).map((c) => c.metadata.name);
+        for (const crd of ISTIO_CRDS) {
+            check(crds.includes(crd), `CRD ${crd} is not registered`);
+        }
+        for (const [ns, rel] of HELM_RELEASES) {
+            const secrets = await kube.list(`/api/v1/namespaces/${ns}/secrets?labelSelector=owner%3Dhelm,name%3D${rel}`);
+            check(secrets.length > 0, `Helm release ${ns}/${rel} is not recorded`);
+        }
+        check(await kube.get("/apis/apps/v1/namespaces/istio-system/deployments/istiod"), "istiod's Deployment is missing");
+        check(await kube.get("/apis/apps/v1/namespaces/istio-ingress/deployments/istio-ingressgateway"), "the gateway Deployment is missing");
+        const istioObjects = objects.filter((o) => o.path.includes(".istio.io/"));
+        check(istioObjects.length >= 5, `only ${istioObjects.length} Istio objects`);
+        log(`${objects.length} stack objects found in the API server, ${istioObjects.length} of them Istio resources`);
+    });
+
+    if (upOk) {
+        await step("2. an immediate preview reports no changes", async () => {
+            const events: EngineEvent[] = [];
+            const res = await timed("no-op preview", () => stack.preview({ onEvent: (e) => events.push(e) }));
+            const changes = changesOf(events);
+            check(changes.length === 0, `preview wants changes: ${JSON.stringify(changes)}`);
+            check(Object.keys(res.changeSummary).every((k) => k === "same"), `change summary ${JSON.stringify(res.changeSummary)}`);
+        });
+
+        await step("3. changing only the weights updates exactly the backend VirtualService", async () => {
+            await stack.setConfig("canary.weights.v1", { value: "50" }, true);
+            await stack.setConfig("canary.weights.v2", { value: "50" }, true);
+            const events: EngineEvent[] = [];
+            await timed("weight-change up", () => stack.up({ onOutput: output, onEvent: (e) => events.push(e) }));
+            const changes = changesOf(events);
+            check(
+                changes.length === 1 && changes[0][0] === "update" && changes[0][1].endsWith("VirtualService::backend-vs"),
+                `expected one update of backend-vs, got ${JSON.stringify(changes)}`,
+            );
+            const weights = await backendWeights();
+            check(weights.v1 === 50 && weights.v2 === 50, `API server holds weights ${JSON.stringify(weights)}`);
+        });
+
+        await step("4. invalid weights fail with the config error and change nothing", async () => {
+            const before = await snapshot(objects);
+            await stack.setConfig("canary.weights.v1", { value: "70" }, true);
+            const err = await stack.up({ onOutput: output }).then(
+                () => undefined,
+                (e: Error) => e,
+            );
+            await stack.setConfig("canary.weights.v1", { value: "50" }, true);
+            check(err, "up accepted weights summing to 120");
+            check(
+                err.message.includes("canary.weights must sum to 100 (got 120: v1=70, v2=50)"),
+                `the error does not name the problem: ${err.message.slice(-500)}`,
+            );
+            const after = await snapshot(objects);
+            check(JSON.stringify(before) === JSON.stringify(after), "the API server changed after a failed up");
+        });
+
+        await step("5. istioctl analyze of the live API server reports no errors", async () => {
+            let out: string;
+            try {
+                out = execFileSync(ISTIOCTL, ["analyze", "--kubeconfig", KUBECONFIG, "--all-namespaces"], {
+                    encoding: "utf8",
+                    stdio: ["ignore", "pipe", "pipe"],
+                });
+            } catch (e) {
+                const x = e as { status: number; stdout: string; stderr: string };
+                throw new Error(`istioctl analyze exited ${x.status}:\n${x.stdout}${x.stderr}`);
+            }
+            log(`istioctl analyze:\n${out.trim()}`);
+            check(!/^Error /m.test(out), "analyze reported errors");
+        });
+    }
+
+    await step("6. destroy leaves none of the stack's objects behind", async () => {
+        await timed("destroy", () => stack.destroy({ onOutput: output }));
+        const leftovers: string[] = [];
+        for (const o of objects) {
+            if (await kube.get(o.path)) {
+                leftovers.push(o.path);
+            }
+        }
+        for (const ns of ["mesh-demo", "istio-ingress", "istio-system"]) {
+            if (await kube.get(`/api/v1/namespaces/${ns}`)) {
+                leftovers.push(`namespace ${ns}`);
+            }
+        }
+        const crds = (await kube.list("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).map((c) => c.metadata.name);
+        leftovers.push(...crds.filter((c) => c.endsWith(".istio.io")));
+        const hooks = [
+            ...(await kube.list("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations")),
+            ...(await kube.list("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations")),
+        ].map((w: KubeObject) => w.metadata.name);
+        leftovers.push(...hooks.filter((h) => h.includes("istio")));
+        check(leftovers.length === 0, `left behind: ${leftovers.join(", ")}`);
+        await stack.workspace.removeStack("dev");
+    });
+
+    log("timings: " + timings.map(([l, s]) => `${l} ${s.toFixed(1)} s`).join(", "));
+    const passed = results.filter((r) => r[1]).length;
+    const failed = results.length - passed;
+    for (const [name, ok, msg] of results) {
+        log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : `: ${msg.split("\n")[0]}`}`);
+    }
+    process.stdout.write(`integration: ${passed} passed, ${failed} failed\n`);
+    process.exitCode = failed === 0 && results.length === 6 ? 0 : 1;
+}
+
+main().catch((e) => {
+    process.stdout.write(`[it] aborted: ${e instanceof Error ? e.stack : e}\n`);
+    process.stdout.write(`integration: 0 passed, 1 failed\n`);
+    process.exitCode = 1;
+});
