@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { readRawConfig, validateConfig } from "./components/config";
 import { DemoApp } from "./components/demoApp";
-import { GATEWAY_HTTP_PORT, IngressGateway } from "./components/ingressGateway";
+import { GATEWAY_HTTP_PORT, gatewayPrincipal, IngressGateway } from "./components/ingressGateway";
 import { IstioControlPlane } from "./components/istioControlPlane";
 
 const config = validateConfig(readRawConfig(pulumi.getProject()));
@@ -16,7 +16,7 @@ const provider = new k8s.Provider("k8s", {});
 
 const istio = new IstioControlPlane(
     "istio",
-    { istio: config.istio, skipAwait: config.skipAwait },
+    { istio: config.istio, mtlsMode: config.security.mtlsMode, cni: config.security.cni, skipAwait: config.skipAwait },
     { provider },
 );
 
@@ -28,6 +28,8 @@ const demo = new DemoApp(
         images: config.images,
         crds: istio.base,
         istiod: istio.istiod,
+        ingressPrincipal: gatewayPrincipal(config.ingress.namespace),
+        restricted: config.security.cni,
         skipAwait: config.skipAwait,
     },
     { provider },
@@ -40,6 +42,8 @@ const ingress = new IngressGateway(
         namespace: config.ingress.namespace,
         serviceType: config.ingress.serviceType,
         routes: demo.ingressRoutes,
+        jwt: config.security.jwt,
+        rateLimit: config.security.rateLimit,
         crds: istio.base,
         istiod: istio.istiod,
         skipAwait: config.skipAwait,

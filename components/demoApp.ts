@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { VersionWeight } from "./config";
-import { injectionLabels } from "./labels";
+import { AppNamespace } from "./appNamespace";
 import { IngressRoute } from "./routingSpecs";
+import { principal } from "./securitySpecs";
 import { VersionedService } from "./versionedService";
 
 export interface DemoAppArgs {
@@ -16,6 +17,10 @@ export interface DemoAppArgs {
     readonly crds: pulumi.Resource;
     /** istiod (its release), needed before any injected pod. */
     readonly istiod: pulumi.Resource;
+    /** SPIFFE principal of the ingress gateway, the only caller the frontend admits. */
+    readonly ingressPrincipal: string;
+    /** Enforce the restricted Pod Security Standard on the namespace (needs istio-cni). Defaults to false. */
+    readonly restricted?: boolean;
     /** When true nothing waits for readiness. Defaults to false. */
     readonly skipAwait?: boolean;
 }
@@ -52,7 +57,7 @@ export function frontendNginxConfig(backendHost: string, backendPort: number): s
  * with weighted routing between them.
  */
 export class DemoApp extends pulumi.ComponentResource {
-    readonly namespace: k8s.core.v1.Namespace;
+    readonly namespace: AppNamespace;
     readonly frontend: VersionedService;
     readonly backend: VersionedService;
     /** How the ingress reaches this app: every path goes to the frontend. */
@@ -62,18 +67,23 @@ export class DemoApp extends pulumi.ComponentResource {
         super("service-mesh:app:DemoApp", name, {}, opts);
         const common = { namespace: args.namespace, crds: args.crds, istiod: args.istiod, skipAwait: args.skipAwait };
 
-        this.namespace = new k8s.core.v1.Namespace(
+        this.namespace = new AppNamespace(
             `${name}-ns`,
-            { metadata: { name: args.namespace, labels: injectionLabels() } },
+            { name: args.namespace, restricted: args.restricted, crds: args.crds },
             { parent: this },
         );
+        const ns = this.namespace.namespace;
+        // The frontend's ServiceAccount is named after it, so its principal is known up front.
+        const frontendPrincipal = principal(args.namespace, "frontend");
 
         this.backend = new VersionedService(
             "backend",
             {
                 ...common,
                 versions: args.backendVersions,
-                dependsOn: [this.namespace],
+                dependsOn: [ns],
+                // The frontend proxies whatever it receives; the backend answers any path.
+                allow: { principals: [frontendPrincipal], methods: ["GET", "HEAD"] },
                 workload: (version) => ({
                     image: args.images.backend,
                     args: [`-listen=:${APP_CONTAINER_PORT}`, `-text=backend ${version}`],
@@ -91,7 +101,7 @@ export class DemoApp extends pulumi.ComponentResource {
                 metadata: { name: nginxConfigName, namespace: args.namespace },
                 data: { "default.conf": frontendNginxConfig(this.backend.host, this.backend.port) },
             },
-            { parent: this, dependsOn: [this.namespace] },
+            { parent: this, dependsOn: [ns] },
         );
 
         this.frontend = new VersionedService(
@@ -100,7 +110,8 @@ export class DemoApp extends pulumi.ComponentResource {
                 ...common,
                 versions: [{ version: "v1", weight: 100 }],
                 // nginx resolves the backend's name when it starts.
-                dependsOn: [this.namespace, nginxConfig, this.backend.service],
+                dependsOn: [ns, nginxConfig, this.backend.service],
+                allow: { principals: [args.ingressPrincipal], methods: ["GET", "HEAD"] },
                 workload: () => ({
                     image: args.images.frontend,
                     port: APP_CONTAINER_PORT,

@@ -4,6 +4,15 @@ import { IngressServiceType, IstioConfig } from "./config";
 import { gatewayPodLabels } from "./labels";
 import { gatewayValues, istioChartSource } from "./istioValues";
 import { gatewaySpec, ingressVirtualServiceSpec, IngressRoute, NETWORKING_API } from "./routingSpecs";
+import { JwtConfig, RateLimitConfig } from "./securityConfig";
+import {
+    ENVOY_FILTER_API,
+    principal,
+    rateLimitEnvoyFilterSpec,
+    requestAuthenticationSpec,
+    requireJwtSpec,
+    SECURITY_API,
+} from "./securitySpecs";
 
 export interface IngressGatewayArgs {
     /** Chart source (validated config); the gateway's image comes from istiod's injection. */
@@ -14,14 +23,24 @@ export interface IngressGatewayArgs {
     readonly serviceType: IngressServiceType;
     /** Routes of the ingress VirtualService, tried in order. */
     readonly routes: IngressRoute[];
-    /** Helm release name; the pods' `app`/`istio` labels derive from it. Defaults to "istio-ingressgateway". */
-    readonly releaseName?: string;
+    /** Validate JWTs at the edge and require one outside the public paths. Defaults to off. */
+    readonly jwt?: JwtConfig;
+    /** Local rate limit of the gateway. Defaults to off. */
+    readonly rateLimit?: RateLimitConfig;
     /** The Istio CRDs (the `base` release): the Gateway and VirtualService need them. */
     readonly crds: pulumi.Resource;
     /** istiod (its release): the gateway pods are completed by its injector. */
     readonly istiod: pulumi.Resource;
     /** When true the release does not wait for readiness. Defaults to false. */
     readonly skipAwait?: boolean;
+}
+
+/** Helm release name of the gateway; its Service, ServiceAccount and pod labels derive from it. */
+export const GATEWAY_RELEASE = "istio-ingressgateway";
+
+/** The principal of the gateway's workloads, for policies that admit traffic from the edge. */
+export function gatewayPrincipal(namespace: string): string {
+    return principal(namespace, GATEWAY_RELEASE);
 }
 
 /** Port the gateway chart's Service exposes for HTTP, and the port its pods listen on. */
@@ -43,7 +62,8 @@ export class IngressGateway extends pulumi.ComponentResource {
 
     constructor(name: string, args: IngressGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         super("service-mesh:istio:IngressGateway", name, {}, opts);
-        const releaseName = args.releaseName ?? "istio-ingressgateway";
+        const releaseName = GATEWAY_RELEASE;
+        const podLabels = gatewayPodLabels(releaseName);
         this.serviceName = releaseName;
         this.namespace = args.namespace;
 
@@ -55,7 +75,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 ...istioChartSource(args.istio, "gateway"),
                 name: releaseName,
                 namespace: args.namespace,
-                values: gatewayValues(args.serviceType),
+                values: gatewayValues(args.serviceType, releaseName),
                 skipAwait: args.skipAwait ?? false,
                 timeout: 600,
             },
@@ -71,7 +91,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 apiVersion: NETWORKING_API,
                 kind: "Gateway",
                 metadata: { name: gatewayName, namespace: args.namespace },
-                spec: gatewaySpec(gatewayPodLabels(releaseName), GATEWAY_HTTP_PORT),
+                spec: gatewaySpec(podLabels, GATEWAY_HTTP_PORT),
             },
             { parent: this, dependsOn: [ns, args.crds] },
         );
@@ -86,6 +106,42 @@ export class IngressGateway extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [ns, args.crds] },
         );
+
+        const edgeDeps = [ns, args.crds];
+        if (args.jwt) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-jwt`,
+                {
+                    apiVersion: SECURITY_API,
+                    kind: "RequestAuthentication",
+                    metadata: { name: "edge-jwt", namespace: args.namespace },
+                    spec: requestAuthenticationSpec(podLabels, args.jwt),
+                },
+                { parent: this, dependsOn: edgeDeps },
+            );
+            new k8s.apiextensions.CustomResource(
+                `${name}-require-jwt`,
+                {
+                    apiVersion: SECURITY_API,
+                    kind: "AuthorizationPolicy",
+                    metadata: { name: "edge-require-jwt", namespace: args.namespace },
+                    spec: requireJwtSpec(podLabels, args.jwt.publicPaths),
+                },
+                { parent: this, dependsOn: edgeDeps },
+            );
+        }
+        if (args.rateLimit) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-ratelimit`,
+                {
+                    apiVersion: ENVOY_FILTER_API,
+                    kind: "EnvoyFilter",
+                    metadata: { name: "edge-local-ratelimit", namespace: args.namespace },
+                    spec: rateLimitEnvoyFilterSpec(podLabels, args.rateLimit),
+                },
+                { parent: this, dependsOn: edgeDeps },
+            );
+        }
 
         this.registerOutputs({ serviceName: this.serviceName, namespace: this.namespace, gatewayRef: this.gatewayRef });
     }

@@ -1,8 +1,9 @@
 // Where each Istio chart comes from and the values it gets. Pure, so tests can check the values
 // against the charts' expectations without rendering anything.
 import { IngressServiceType, IstioConfig, Resources } from "./config";
+import { TRUST_DOMAIN } from "./securitySpecs";
 
-export type IstioChart = "base" | "istiod" | "gateway";
+export type IstioChart = "base" | "istiod" | "gateway" | "cni";
 
 /** The chart inputs of a helm.v3.Release: a repository chart at a pinned version, or a local path. */
 export interface ChartSource {
@@ -24,7 +25,7 @@ export function baseValues(): Record<string, unknown> {
     return { global: { istioNamespace: "istio-system" } };
 }
 
-export function istiodValues(istio: IstioConfig): Record<string, unknown> {
+export function istiodValues(istio: IstioConfig, cni: boolean): Record<string, unknown> {
     return {
         global: { hub: istio.hub, tag: istio.tag, istioNamespace: "istio-system" },
         // One small replica: the chart default (500m CPU, 2Gi memory, autoscaling) does not fit
@@ -32,7 +33,10 @@ export function istiodValues(istio: IstioConfig): Record<string, unknown> {
         resources: istio.istiodResources,
         replicaCount: 1,
         autoscaleEnabled: false,
-        meshConfig: { accessLogFile: "/dev/stdout" },
+        meshConfig: { accessLogFile: "/dev/stdout", trustDomain: TRUST_DOMAIN },
+        // With istio-cni the node agent sets up traffic redirection, so injected pods need no
+        // privileged istio-init container.
+        pilot: { cni: { enabled: cni } },
     };
 }
 
@@ -43,11 +47,21 @@ export const GATEWAY_RESOURCES: Resources = {
 };
 
 /** Values for the `gateway` chart, whose schema rejects unknown keys: only keys it declares. */
-export function gatewayValues(serviceType: IngressServiceType): Record<string, unknown> {
+export function gatewayValues(serviceType: IngressServiceType, serviceAccount: string): Record<string, unknown> {
     return {
         service: { type: serviceType },
+        // Named explicitly: authorization policies name the gateway by this account's principal.
+        serviceAccount: { create: true, name: serviceAccount },
         replicaCount: 1,
         autoscaling: { enabled: false },
         resources: GATEWAY_RESOURCES,
+    };
+}
+
+/** istio-cni's node agent, sized small; its images follow istiod's. */
+export function cniValues(istio: IstioConfig): Record<string, unknown> {
+    return {
+        global: { hub: istio.hub, tag: istio.tag },
+        resources: { requests: { cpu: "50m", memory: "64Mi" } },
     };
 }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { VersionWeight } from "./config";
 import { podLabels, serviceHost, serviceSelector } from "./labels";
 import { destinationRuleSpec, NETWORKING_API, weightedVirtualServiceSpec } from "./routingSpecs";
+import { AllowRule, allowSpec, principal, SECURITY_API } from "./securitySpecs";
 import { hardenedPodSpec, WorkloadSpec } from "./workload";
 
 export interface VersionedServiceArgs {
@@ -22,6 +23,8 @@ export interface VersionedServiceArgs {
     readonly istiod: pulumi.Resource;
     /** Further resources every child waits for (e.g. the namespace). Defaults to none. */
     readonly dependsOn?: pulumi.Resource[];
+    /** Who may call this service; under the namespace's default deny, nobody else can. */
+    readonly allow: AllowRule;
     /** When true, Pulumi does not wait for the Deployments and Service to become ready. Defaults to false. */
     readonly skipAwait?: boolean;
 }
@@ -30,7 +33,7 @@ export interface VersionedServiceArgs {
  * A service deployed in several versions behind one name, with Istio routing between them:
  * a ServiceAccount, one Deployment per version (pods labelled `app` and `version`), one Service
  * selecting `app` only, a DestinationRule with a subset per version, and a VirtualService that
- * splits traffic over the subsets by weight.
+ * splits traffic over the subsets by weight, and an ALLOW policy naming its callers.
  *
  * Weights appear in the VirtualService only, so changing them updates that one resource.
  */
@@ -40,6 +43,9 @@ export class VersionedService extends pulumi.ComponentResource {
     readonly deployments: Record<string, k8s.apps.v1.Deployment>;
     readonly destinationRule: k8s.apiextensions.CustomResource;
     readonly virtualService: k8s.apiextensions.CustomResource;
+    readonly authorizationPolicy: k8s.apiextensions.CustomResource;
+    /** SPIFFE principal of this service's workloads, for the policies of the services it calls. */
+    readonly principal: string;
     /** Fully qualified host of the Service. */
     readonly host: string;
     readonly port: number;
@@ -56,6 +62,7 @@ export class VersionedService extends pulumi.ComponentResource {
             annotations,
         });
         this.host = serviceHost(name, args.namespace);
+        this.principal = principal(args.namespace, name);
         this.port = port;
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(
@@ -120,6 +127,17 @@ export class VersionedService extends pulumi.ComponentResource {
             },
             // Routing to a subset that does not exist yet fails requests: the rule comes first.
             { parent: this, dependsOn: [...istioDeps, this.destinationRule] },
+        );
+
+        this.authorizationPolicy = new k8s.apiextensions.CustomResource(
+            `${name}-allow`,
+            {
+                apiVersion: SECURITY_API,
+                kind: "AuthorizationPolicy",
+                metadata: { name: `${name}-allow`, namespace: args.namespace },
+                spec: allowSpec(serviceSelector(name), args.allow),
+            },
+            { parent: this, dependsOn: istioDeps },
         );
 
         this.registerOutputs({ host: this.host, versions: args.versions.map((v) => v.version) });

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError, DEFAULTS, validateConfig } from "../components/config";
+import { CONFIG_KEYS, ConfigError, DEFAULTS, validateConfig } from "../components/config";
 import { DEV_CONFIG, renderProgram } from "./mocks";
 
 /** The problems validateConfig reports for a raw config, or [] if it passes. */
@@ -96,7 +96,7 @@ describe("config validation", () => {
     }
 
     const otherBad: Array<[string, Record<string, unknown>, string]> = [
-        ["an unknown top-level key", { ...DEV_CONFIG, canaryWeights: "x" }, "canaryWeights is not a setting of this program; known keys: istio, ingress, appNamespace, images, canary, skipAwait"],
+        ["an unknown top-level key", { ...DEV_CONFIG, canaryWeights: "x" }, `canaryWeights is not a setting of this program; known keys: ${CONFIG_KEYS.join(", ")}`],
         ["a non-boolean skipAwait", { ...DEV_CONFIG, skipAwait: "yes" }, "skipAwait must be true or false (got \"yes\"); set it with 'pulumi config set skipAwait true'"],
         ["an invalid namespace", { ...DEV_CONFIG, appNamespace: "Mesh_Demo" }, "appNamespace must be a valid namespace name: lowercase letters, digits and '-', starting and ending with a letter or digit (got \"Mesh_Demo\")"],
         ["a system namespace", { ...DEV_CONFIG, appNamespace: "istio-system" }, "appNamespace must not be a system namespace (got \"istio-system\"); choose a namespace of its own, e.g. \"mesh-demo\""],

@@ -97,7 +97,7 @@ go $(sed -n 's/^go \([0-9.]*\)$/\1/p' "$gomod")
 
 EOF
   # Kubernetes sets `godebug default=go1.24`; keep the same runtime defaults.
-  grep '^godebug ' "$gomod" && echo || true
+  if grep "^godebug " "$gomod"; then echo; fi
   echo "require k8s.io/kubernetes $KUBE_VERSION"
   echo
   echo "replace ("
@@ -189,6 +189,7 @@ else
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/bin"
   for b in "${KUBE_BINS[@]}"; do
+    # shellcheck disable=SC2016 # expanded by the inner bash
     time_build "$b $KUBE_VERSION" \
       bash -c 'cd "$1" && "$2" build -trimpath -ldflags "-s -w $3" -o "$4" "k8s.io/kubernetes/cmd/$5"' \
       _ "$moddir" "$GO" "$X" "$tmp/bin/$b" "$b"
@@ -211,6 +212,7 @@ else
   tmp=$(mktemp -d "$CACHE/.etcd-$ETCD_VERSION-XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/bin"
+  # shellcheck disable=SC2016 # expanded by the inner bash
   time_build "etcd $ETCD_VERSION" \
     bash -c 'cd "$1" && "$2" build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$3" -o "$4" go.etcd.io/etcd/server/v3' \
     _ "$moddir" "$GO" "${sha:-$ETCD_VERSION}" "$tmp/bin/etcd"

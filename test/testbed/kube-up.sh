@@ -14,6 +14,17 @@
 # controller manager's health (timeout: $KUBE_UP_TIMEOUT seconds, default 180); on failure it
 # prints the log tails, stops what it started and exits non-zero.
 # A previous control plane in DIR must be stopped first; its state in DIR is then discarded.
+# Extra flags (word-split): $KUBE_UP_APISERVER_ARGS, $KUBE_UP_KCM_ARGS.
+#
+# Notable flags:
+#  --advertise-address 127.0.0.1 + --endpoint-reconciler-type none: without an advertise address
+#    the API server picks the default-route interface (and fails on a host with no default route);
+#    the `kubernetes` Service gets no endpoints (nothing in-cluster could reach them anyway).
+#  --enable-aggregator-routing=true: webhook and aggregated-API calls go to Service *endpoints*
+#    instead of the ClusterIP. With no kube-proxy a ClusterIP is unroutable, so a call would hang
+#    until the webhook's timeoutSeconds; with endpoint routing a Service without ready endpoints
+#    fails at once ("no endpoints"), then failurePolicy decides (Fail: reject, Ignore: admit).
+#  --allow-privileged=true: as kubeadm; otherwise privileged pod specs are rejected.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,8 +72,8 @@ chmod 700 "$DIR/pki"
 # --- free loopback ports -----------------------------------------------------------------------
 USED_PORTS=" "
 free_port() {
-  local p i
-  for i in $(seq 1 200); do
+  local p
+  for _ in $(seq 1 200); do
     p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
     case $USED_PORTS in *" $p "*) continue ;; esac
     # nothing listening on it (a connect would succeed) and not in use locally at all
@@ -194,6 +205,7 @@ start etcd "$ETCD_BIN/etcd" \
 wait_for "etcd health" curl -fsS "$ETCD_URL/health"
 
 API_URL=https://127.0.0.1:$API_PORT
+# shellcheck disable=SC2086 # extra args are meant to be word-split
 start kube-apiserver "$KUBE_BIN/kube-apiserver" \
   --bind-address 127.0.0.1 --secure-port "$API_PORT" \
   --advertise-address 127.0.0.1 \
@@ -209,11 +221,14 @@ start kube-apiserver "$KUBE_BIN/kube-apiserver" \
   --api-audiences https://kubernetes.default.svc.cluster.local \
   --authorization-mode RBAC \
   --allow-privileged=true \
-  --profiling=false
+  --enable-aggregator-routing=true \
+  --profiling=false \
+  ${KUBE_UP_APISERVER_ARGS:-}
 
 cacurl() { curl -fsS --cacert "$P/ca.crt" --cert "$P/admin.crt" --key "$P/admin.key" "$@"; }
 wait_for "kube-apiserver /readyz" cacurl "$API_URL/readyz"
 
+# shellcheck disable=SC2086 # extra args are meant to be word-split
 start kube-controller-manager "$KUBE_BIN/kube-controller-manager" \
   --bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
   --cert-dir "$DIR/kcm-certs" \
@@ -227,7 +242,8 @@ start kube-controller-manager "$KUBE_BIN/kube-controller-manager" \
   --service-cluster-ip-range "$SERVICE_CIDR" \
   --controllers '*' \
   --leader-elect=false \
-  --profiling=false
+  --profiling=false \
+  ${KUBE_UP_KCM_ARGS:-}
 
 wait_for "kube-controller-manager /healthz" curl -fsS -k "https://127.0.0.1:$KCM_PORT/healthz"
 if [ -n "$KUBECTL" ]; then
