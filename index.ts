@@ -8,6 +8,7 @@ import { readRawConfig, validateConfig } from "./components/config";
 import { DemoApp } from "./components/demoApp";
 import { GATEWAY_HTTP_PORT, gatewayPrincipal, IngressGateway } from "./components/ingressGateway";
 import { IstioControlPlane } from "./components/istioControlPlane";
+import { routingPolicyFor } from "./components/resilienceConfig";
 
 const config = validateConfig(readRawConfig(pulumi.getProject()));
 
@@ -24,7 +25,12 @@ const demo = new DemoApp(
     "demo",
     {
         namespace: config.appNamespace,
-        backendVersions: config.canary,
+        backendVersions: config.canary.weights,
+        backendPolicy: routingPolicyFor(config.resilience, "backend", {
+            headerRoutes: config.canary.header ? [config.canary.header] : [],
+            mirror: config.canary.mirror,
+        }),
+        frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
         images: config.images,
         crds: istio.base,
         istiod: istio.istiod,
@@ -54,9 +60,9 @@ const ingress = new IngressGateway(
 const localPort = 8080;
 
 /** The traffic split in effect, version to percent. */
-export const canaryWeights = Object.fromEntries(config.canary.map((w) => [w.version, w.weight]));
+export const canaryWeights = Object.fromEntries(config.canary.weights.map((w) => [w.version, w.weight]));
 /** Every backend version deployed, including those at weight 0. */
-export const backendVersions = config.canary.map((w) => w.version);
+export const backendVersions = config.canary.weights.map((w) => w.version);
 export const istioVersion = config.istio.version;
 export const appNamespace = config.appNamespace;
 export const ingressService = { name: ingress.serviceName, namespace: ingress.namespace, port: GATEWAY_HTTP_PORT };

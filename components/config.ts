@@ -7,6 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Checker, DNS_LABEL, isPlainObject, SEMVER, show, validateWeights } from "./configChecker";
+import { ResilienceConfig, validateHeaderRoute, validateMirror, validateResilience } from "./resilienceConfig";
+import { HeaderRoute } from "./routingPolicy";
 import { SecurityConfig, validateSecurity } from "./securityConfig";
 
 /** Kubernetes resource requests and limits, as the Kubernetes API spells them. */
@@ -46,6 +48,19 @@ export interface VersionWeight {
     weight: number;
 }
 
+/** The demo backend's canary: weights, and optionally a header route and mirroring. */
+export interface CanaryConfig {
+    /** Versions and their weights, in the order the user listed them. */
+    weights: VersionWeight[];
+    /** Requests carrying this header value go to one version regardless of weights. */
+    header?: HeaderRoute;
+    /** Shadow a percentage of live traffic to a version. */
+    mirror?: { version: string; percent: number };
+}
+
+/** The versioned services of the demo app, which `resilience.faults` may target. */
+export const DEMO_SERVICES = ["frontend", "backend"];
+
 export interface MeshConfig {
     istio: IstioConfig;
     ingress: IngressConfig;
@@ -53,8 +68,10 @@ export interface MeshConfig {
     appNamespace: string;
     /** Container images of the demo app. */
     images: { frontend: string; backend: string };
-    /** Backend versions and their weights, in the order the user listed them. */
-    canary: VersionWeight[];
+    /** Backend versions, weights and canary routing. */
+    canary: CanaryConfig;
+    /** Traffic policy, timeouts, retries and faults of every versioned service. */
+    resilience: ResilienceConfig;
     /** mTLS, authorization and edge protection. */
     security: SecurityConfig;
     /** When true, nothing waits for readiness (Helm releases and workloads). */
@@ -83,8 +100,8 @@ export const DEFAULTS = {
 };
 
 /** Every top-level key this program reads; anything else in the project's namespace is a typo. */
-export const CONFIG_KEYS = ["istio", "ingress", "appNamespace", "images", "canary", "security", "skipAwait"] as const;
-const OBJECT_KEYS = new Set(["istio", "ingress", "images", "canary", "security"]);
+export const CONFIG_KEYS = ["istio", "ingress", "appNamespace", "images", "canary", "security", "resilience", "skipAwait"] as const;
+const OBJECT_KEYS = new Set(["istio", "ingress", "images", "canary", "security", "resilience"]);
 
 /** Raised for invalid stack configuration; Pulumi prints its message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -191,22 +208,25 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
         backend: c.image("images.backend", imagesRaw.backend, DEFAULTS.images.backend),
     };
 
-    let canary: VersionWeight[] = [];
+    const canary: CanaryConfig = { weights: [] };
     if (raw.canary === undefined) {
         c.fail(`canary.weights is not set; give each backend version a weight, e.g. 'pulumi config set --path canary.weights.v1 100'`);
     } else {
-        const canaryRaw = c.object("canary", raw.canary, ["weights"]);
+        const canaryRaw = c.object("canary", raw.canary, ["weights", "header", "mirror"]);
         if (isPlainObject(raw.canary)) {
-            canary = validateWeights(c, "canary.weights", canaryRaw.weights);
+            canary.weights = validateWeights(c, "canary.weights", canaryRaw.weights);
+            canary.header = validateHeaderRoute(c, "canary.header", canaryRaw.header, canary.weights);
+            canary.mirror = validateMirror(c, "canary.mirror", canaryRaw.mirror, canary.weights);
         }
     }
 
+    const resilience = validateResilience(c, raw.resilience, DEMO_SERVICES);
     const security = validateSecurity(c, raw.security);
     const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
 
     if (c.problems.length > 0) {
         throw new ConfigError(c.problems);
     }
-    return { istio, ingress, appNamespace, images, canary, security, skipAwait };
+    return { istio, ingress, appNamespace, images, canary, resilience, security, skipAwait };
 }
 

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { VersionWeight } from "./config";
 import { AppNamespace } from "./appNamespace";
+import { RoutingPolicy } from "./routingPolicy";
 import { IngressRoute } from "./routingSpecs";
 import { principal } from "./securitySpecs";
 import { VersionedService } from "./versionedService";
@@ -11,6 +12,10 @@ export interface DemoAppArgs {
     readonly namespace: string;
     /** Backend versions and weights (validated config). */
     readonly backendVersions: VersionWeight[];
+    /** Routing policy of the backend (and its canary header route and mirroring). */
+    readonly backendPolicy: RoutingPolicy;
+    /** Routing policy of the frontend. */
+    readonly frontendPolicy: RoutingPolicy;
     /** Pinned images: an nginx (unprivileged) frontend and an http-echo backend. */
     readonly images: { frontend: string; backend: string };
     /** The Istio CRDs (the `base` release). */
@@ -81,6 +86,7 @@ export class DemoApp extends pulumi.ComponentResource {
             {
                 ...common,
                 versions: args.backendVersions,
+                policy: args.backendPolicy,
                 dependsOn: [ns],
                 // The frontend proxies whatever it receives; the backend answers any path.
                 allow: { principals: [frontendPrincipal], methods: ["GET", "HEAD"] },
@@ -109,6 +115,7 @@ export class DemoApp extends pulumi.ComponentResource {
             {
                 ...common,
                 versions: [{ version: "v1", weight: 100 }],
+                policy: args.frontendPolicy,
                 // nginx resolves the backend's name when it starts.
                 dependsOn: [ns, nginxConfig, this.backend.service],
                 allow: { principals: [args.ingressPrincipal], methods: ["GET", "HEAD"] },

@@ -1,34 +1,80 @@
 // Specs of the Istio networking resources, as plain data: the components wrap them in
 // CustomResources and the tests check them directly.
 import { VersionWeight } from "./config";
+import { DEFAULT_ROUTING_POLICY, Fault, RoutingPolicy } from "./routingPolicy";
 import { subsetLabels } from "./labels";
 
 export const NETWORKING_API = "networking.istio.io/v1";
 
+/** The DestinationRule's trafficPolicy: balancing, connection limits, ejection and mesh mTLS. */
+export function trafficPolicySpec(p: RoutingPolicy) {
+    const lb = "simple" in p.loadBalancer
+        ? { simple: p.loadBalancer.simple }
+        : {
+              consistentHash:
+                  "header" in p.loadBalancer.consistentHash
+                      ? { httpHeaderName: p.loadBalancer.consistentHash.header }
+                      : { httpCookie: { name: p.loadBalancer.consistentHash.cookie, ttl: "3600s" } },
+          };
+    return {
+        loadBalancer: lb,
+        connectionPool: {
+            tcp: { maxConnections: p.connectionPool.maxConnections },
+            http: { http1MaxPendingRequests: p.connectionPool.maxPendingRequests, maxRetries: p.connectionPool.maxRetries },
+        },
+        outlierDetection: { ...p.outlierDetection },
+        // Istio's own certificates, as STRICT mTLS expects; stated so the rule says what it does.
+        tls: { mode: "ISTIO_MUTUAL" },
+    };
+}
+
 /** One subset per version, each selecting the pods labelled with that version. */
-export function destinationRuleSpec(host: string, versions: string[]) {
+export function destinationRuleSpec(host: string, versions: string[], policy: RoutingPolicy = DEFAULT_ROUTING_POLICY) {
     return {
         host,
+        trafficPolicy: trafficPolicySpec(policy),
         subsets: versions.map((v) => ({ name: v, labels: subsetLabels(v) })),
     };
 }
 
-/**
- * In-mesh routing for a versioned service: one route splitting traffic over the subsets by
- * weight. A version with weight 0 stays listed, so the spec shows it is deployed but idle.
- */
-export function weightedVirtualServiceSpec(host: string, port: number, weights: VersionWeight[]) {
+function faultSpec(f: Fault) {
     return {
-        hosts: [host],
-        http: [
-            {
-                route: weights.map((w) => ({
-                    destination: { host, subset: w.version, port: { number: port } },
-                    weight: w.weight,
-                })),
-            },
-        ],
+        ...(f.delay ? { delay: { percentage: { value: f.delay.percent }, fixedDelay: f.delay.fixedDelay } } : {}),
+        ...(f.abort ? { abort: { percentage: { value: f.abort.percent }, httpStatus: f.abort.httpStatus } } : {}),
     };
+}
+
+/**
+ * In-mesh routing for a versioned service: first one route per header rule (testers reach a
+ * version on purpose), then the weighted route that splits everything else over the subsets.
+ * A version with weight 0 stays listed, so the spec shows it is deployed but idle.
+ */
+export function weightedVirtualServiceSpec(host: string, port: number, weights: VersionWeight[], policy: RoutingPolicy = DEFAULT_ROUTING_POLICY) {
+    const destination = (subset: string) => ({ host, subset, port: { number: port } });
+    const resilience = {
+        timeout: policy.timeout,
+        retries: policy.retries.attempts === 0 ? { attempts: 0 } : { ...policy.retries },
+    };
+    const headerRoutes = policy.headerRoutes.map((h, i) => {
+        const fault = h.fault ?? policy.fault;
+        return {
+            name: `header-${i + 1}-${h.version}`,
+            match: [{ headers: { [h.header]: { exact: h.value } } }],
+            route: [{ destination: destination(h.version) }],
+            ...resilience,
+            ...(fault ? { fault: faultSpec(fault) } : {}),
+        };
+    });
+    const weighted = {
+        name: "weighted",
+        route: weights.map((w) => ({ destination: destination(w.version), weight: w.weight })),
+        ...resilience,
+        ...(policy.fault ? { fault: faultSpec(policy.fault) } : {}),
+        ...(policy.mirror
+            ? { mirror: destination(policy.mirror.version), mirrorPercentage: { value: policy.mirror.percent } }
+            : {}),
+    };
+    return { hosts: [host], http: [...headerRoutes, weighted] };
 }
 
 /** An Istio Gateway accepting plain HTTP for any host on the gateway pods' port 80. */

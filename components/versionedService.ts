@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { VersionWeight } from "./config";
+import { DEFAULT_ROUTING_POLICY, RoutingPolicy } from "./routingPolicy";
 import { podLabels, serviceHost, serviceSelector } from "./labels";
 import { destinationRuleSpec, NETWORKING_API, weightedVirtualServiceSpec } from "./routingSpecs";
 import { AllowRule, allowSpec, principal, SECURITY_API } from "./securitySpecs";
@@ -23,6 +24,8 @@ export interface VersionedServiceArgs {
     readonly istiod: pulumi.Resource;
     /** Further resources every child waits for (e.g. the namespace). Defaults to none. */
     readonly dependsOn?: pulumi.Resource[];
+    /** Traffic policy, timeouts, retries, faults, header routes and mirroring. Defaults to DEFAULT_ROUTING_POLICY. */
+    readonly policy?: RoutingPolicy;
     /** Who may call this service; under the namespace's default deny, nobody else can. */
     readonly allow: AllowRule;
     /** When true, Pulumi does not wait for the Deployments and Service to become ready. Defaults to false. */
@@ -53,6 +56,7 @@ export class VersionedService extends pulumi.ComponentResource {
     constructor(name: string, args: VersionedServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("service-mesh:routing:VersionedService", name, {}, opts);
         const port = args.port ?? 80;
+        const policy = args.policy ?? DEFAULT_ROUTING_POLICY;
         const deps = args.dependsOn ?? [];
         const annotations = args.skipAwait ? { "pulumi.com/skipAwait": "true" } : undefined;
         const meta = (resourceName: string, labels: Record<string, string>) => ({
@@ -112,7 +116,7 @@ export class VersionedService extends pulumi.ComponentResource {
                 apiVersion: NETWORKING_API,
                 kind: "DestinationRule",
                 metadata: { name, namespace: args.namespace },
-                spec: destinationRuleSpec(this.host, args.versions.map((v) => v.version)),
+                spec: destinationRuleSpec(this.host, args.versions.map((v) => v.version), policy),
             },
             { parent: this, dependsOn: istioDeps },
         );
@@ -123,7 +127,7 @@ export class VersionedService extends pulumi.ComponentResource {
                 apiVersion: NETWORKING_API,
                 kind: "VirtualService",
                 metadata: { name, namespace: args.namespace },
-                spec: weightedVirtualServiceSpec(this.host, port, args.versions),
+                spec: weightedVirtualServiceSpec(this.host, port, args.versions, policy),
             },
             // Routing to a subset that does not exist yet fails requests: the rule comes first.
             { parent: this, dependsOn: [...istioDeps, this.destinationRule] },

@@ -84,7 +84,7 @@ const badCanary: Array<[string, Record<string, unknown>, string]> = [
     [
         "a misspelt canary field",
         { canary: { weight: { v1: 100 }, weights: { v1: 100 } } },
-        "canary.weight is not a known setting (got {\"v1\":100}); known fields of canary: weights",
+        "canary.weight is not a known setting (got {\"v1\":100}); known fields of canary: weights, header, mirror",
     ],
 ];
 
@@ -124,7 +124,7 @@ describe("config validation", () => {
 
     it("applies the documented defaults to the dev stack's config", () => {
         const c = validateConfig(DEV_CONFIG);
-        assert.deepStrictEqual(c.canary, [
+        assert.deepStrictEqual(c.canary.weights, [
             { version: "v1", weight: 80 },
             { version: "v2", weight: 20 },
         ]);
@@ -139,7 +139,7 @@ describe("config validation", () => {
 
     it("accepts a weight of 0 and any number of versions", () => {
         const c = validateConfig(weights({ v1: 0, v2: 60, "v3-beta": 40 }));
-        assert.deepStrictEqual(c.canary.map((w) => w.weight), [0, 60, 40]);
+        assert.deepStrictEqual(c.canary.weights.map((w) => w.weight), [0, 60, 40]);
     });
 
     it("accepts a local chart directory holding the three charts", () => {

@@ -102,6 +102,14 @@ export async function renderProgram(config: Record<string, unknown>): Promise<Re
 /** The dev stack's config, as Pulumi.dev.yaml ships it. */
 export const DEV_CONFIG = { canary: { weights: { v1: 80, v2: 20 } } };
 
+let devRendering: Promise<Rendering> | undefined;
+
+/** The dev stack rendered once and shared by every test that only reads it. */
+export function renderDev(): Promise<Rendering> {
+    devRendering ??= renderProgram(DEV_CONFIG);
+    return devRendering;
+}
+
 /** Finders over a rendering. */
 export function byType(r: Rendering, type: string): RecordedResource[] {
     return r.resources.filter((x) => x.type === type);

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { gatewayPodLabels, injectionLabels } from "../components/labels";
-import { DEV_CONFIG, byType, istioResources, one, RecordedResource, Rendering, renderProgram } from "./mocks";
+import { DEV_CONFIG, byType, renderDev, istioResources, one, RecordedResource, Rendering, renderProgram } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -15,7 +15,7 @@ const isSubset = (sub: Record<string, string>, sup: Record<string, string>) => O
 describe("the program (dev stack, mocks)", () => {
     let r: Rendering;
     before(async () => {
-        r = await renderProgram(DEV_CONFIG);
+        r = await renderDev();
     });
 
     it("installs base, istiod and the gateway from Istio's chart repository at the pinned version", () => {

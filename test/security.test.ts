@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { ConfigError, validateConfig } from "../components/config";
-import { DEV_CONFIG, byType, istioResources, one, RecordedResource, Rendering, renderProgram } from "./mocks";
+import { DEV_CONFIG, byType, renderDev, istioResources, one, RecordedResource, Rendering, renderProgram } from "./mocks";
 
 const named = (list: RecordedResource[], name: string) => one(list.filter((x) => x.inputs.metadata?.name === name), name);
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -20,7 +20,7 @@ const JWKS = JSON.stringify({ keys: [{ kty: "RSA", e: "AQAB", n: "xyz", kid: "k1
 describe("security (dev stack)", () => {
     let r: Rendering;
     before(async () => {
-        r = await renderProgram(DEV_CONFIG);
+        r = await renderDev();
     });
 
     it("enforces STRICT mTLS mesh-wide from the root namespace", () => {
