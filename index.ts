@@ -5,6 +5,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { readRawConfig, validateConfig } from "./components/config";
+import { Bookinfo } from "./components/bookinfo";
+import { bookinfoPolicies } from "./components/bookinfoConfig";
 import { DemoApp } from "./components/demoApp";
 import { GATEWAY_HTTP_PORT, gatewayPrincipal, IngressGateway } from "./components/ingressGateway";
 import { IstioControlPlane } from "./components/istioControlPlane";
@@ -41,13 +43,34 @@ const demo = new DemoApp(
     { provider },
 );
 
+const bookinfoConfig = config.bookinfo;
+const bookinfo = bookinfoConfig.enabled
+    ? new Bookinfo(
+          "bookinfo",
+          {
+              namespace: bookinfoConfig.namespace,
+              imageHub: bookinfoConfig.imageHub,
+              imageTag: bookinfoConfig.imageTag,
+              reviewsWeights: bookinfoConfig.reviewsWeights,
+              policies: bookinfoPolicies(bookinfoConfig, config.resilience),
+              ingressPrincipal: gatewayPrincipal(config.ingress.namespace),
+              restricted: config.security.cni,
+              crds: istio.base,
+              istiod: istio.istiod,
+              skipAwait: config.skipAwait,
+          },
+          { provider },
+      )
+    : undefined;
+
 const ingress = new IngressGateway(
     "ingress",
     {
         istio: config.istio,
         namespace: config.ingress.namespace,
         serviceType: config.ingress.serviceType,
-        routes: demo.ingressRoutes,
+        // Bookinfo's exact paths first: the demo app's catch-all "/" would shadow them.
+        routes: [...(bookinfo?.ingressRoutes ?? []), ...demo.ingressRoutes],
         jwt: config.security.jwt,
         rateLimit: config.security.rateLimit,
         crds: istio.base,
@@ -68,3 +91,11 @@ export const appNamespace = config.appNamespace;
 export const ingressService = { name: ingress.serviceName, namespace: ingress.namespace, port: GATEWAY_HTTP_PORT };
 export const portForwardCommand = `kubectl -n ${ingress.namespace} port-forward svc/${ingress.serviceName} ${localPort}:${GATEWAY_HTTP_PORT}`;
 export const curlCommand = `curl -s http://localhost:${localPort}/`;
+/** Bookinfo's product page (through the same port-forward) and reviews split, or null when disabled. */
+export const bookinfoApp = bookinfo
+    ? {
+          namespace: bookinfoConfig.namespace,
+          url: `http://localhost:${localPort}/productpage`,
+          reviewsWeights: Object.fromEntries(bookinfoConfig.reviewsWeights.map((w) => [w.version, w.weight])),
+      }
+    : null;

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Checker, DNS_LABEL, isPlainObject, SEMVER, show, validateWeights } from "./configChecker";
+import { BOOKINFO_SERVICES, BookinfoConfig, validateBookinfo } from "./bookinfoConfig";
 import { ResilienceConfig, validateHeaderRoute, validateMirror, validateResilience } from "./resilienceConfig";
 import { HeaderRoute } from "./routingPolicy";
 import { SecurityConfig, validateSecurity } from "./securityConfig";
@@ -72,6 +73,8 @@ export interface MeshConfig {
     canary: CanaryConfig;
     /** Traffic policy, timeouts, retries and faults of every versioned service. */
     resilience: ResilienceConfig;
+    /** Istio's Bookinfo sample and its exercises. */
+    bookinfo: BookinfoConfig;
     /** mTLS, authorization and edge protection. */
     security: SecurityConfig;
     /** When true, nothing waits for readiness (Helm releases and workloads). */
@@ -100,8 +103,8 @@ export const DEFAULTS = {
 };
 
 /** Every top-level key this program reads; anything else in the project's namespace is a typo. */
-export const CONFIG_KEYS = ["istio", "ingress", "appNamespace", "images", "canary", "security", "resilience", "skipAwait"] as const;
-const OBJECT_KEYS = new Set(["istio", "ingress", "images", "canary", "security", "resilience"]);
+export const CONFIG_KEYS = ["istio", "ingress", "appNamespace", "images", "canary", "security", "resilience", "bookinfo", "skipAwait"] as const;
+const OBJECT_KEYS = new Set(["istio", "ingress", "images", "canary", "security", "resilience", "bookinfo"]);
 
 /** Raised for invalid stack configuration; Pulumi prints its message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -220,13 +223,17 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
         }
     }
 
-    const resilience = validateResilience(c, raw.resilience, DEMO_SERVICES);
+    const bookinfo = validateBookinfo(c, raw.bookinfo);
+    if (bookinfo.enabled && [appNamespace, ingress.namespace].includes(bookinfo.namespace)) {
+        c.fail(`bookinfo.namespace must differ from appNamespace and ingress.namespace (got ${show(bookinfo.namespace)}); Bookinfo gets a namespace of its own`);
+    }
+    const resilience = validateResilience(c, raw.resilience, [...DEMO_SERVICES, ...(bookinfo.enabled ? BOOKINFO_SERVICES : [])]);
     const security = validateSecurity(c, raw.security);
     const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
 
     if (c.problems.length > 0) {
         throw new ConfigError(c.problems);
     }
-    return { istio, ingress, appNamespace, images, canary, resilience, security, skipAwait };
+    return { istio, ingress, appNamespace, images, canary, resilience, bookinfo, security, skipAwait };
 }
 

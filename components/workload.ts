@@ -19,6 +19,8 @@ export interface WorkloadSpec {
     readonly resources?: Resources;
     /** Paths that must stay writable under a read-only root filesystem; each gets an emptyDir. */
     readonly writablePaths?: string[];
+    /** Seconds before the first liveness probe; slow starters (the JVM) need more. Defaults to 10. */
+    readonly livenessDelaySeconds?: number;
     /** ConfigMaps mounted read-only, by mount path. */
     readonly configMaps?: { name: string; mountPath: string }[];
 }
@@ -58,7 +60,7 @@ export function hardenedPodSpec(
                 env: Object.entries(w.env ?? {}).map(([name, value]) => ({ name, value })),
                 ports: [{ name: "http", containerPort: w.port }],
                 readinessProbe: { ...probe, initialDelaySeconds: 2 },
-                livenessProbe: { ...probe, initialDelaySeconds: 10 },
+                livenessProbe: { ...probe, initialDelaySeconds: w.livenessDelaySeconds ?? 10 },
                 resources: w.resources ?? DEFAULT_WORKLOAD_RESOURCES,
                 securityContext: {
                     runAsNonRoot: true,
