@@ -10,6 +10,7 @@ import { bookinfoPolicies } from "./components/bookinfoConfig";
 import { DemoApp } from "./components/demoApp";
 import { GATEWAY_HTTP_PORT, gatewayPrincipal, IngressGateway } from "./components/ingressGateway";
 import { IstioControlPlane } from "./components/istioControlPlane";
+import { Observability } from "./components/observability";
 import { routingPolicyFor } from "./components/resilienceConfig";
 
 const config = validateConfig(readRawConfig(pulumi.getProject()));
@@ -19,7 +20,8 @@ const provider = new k8s.Provider("k8s", {});
 
 const istio = new IstioControlPlane(
     "istio",
-    { istio: config.istio, mtlsMode: config.security.mtlsMode, cni: config.security.cni, skipAwait: config.skipAwait },
+    { istio: config.istio, mtlsMode: config.security.mtlsMode, cni: config.security.cni,
+      tracing: config.observability.jaeger.enabled, skipAwait: config.skipAwait },
     { provider },
 );
 
@@ -80,6 +82,12 @@ const ingress = new IngressGateway(
     { provider },
 );
 
+const observability = new Observability(
+    "observability",
+    { config: config.observability, crds: istio.base, namespace: istio.namespace, skipAwait: config.skipAwait },
+    { provider },
+);
+
 const localPort = 8080;
 
 /** The traffic split in effect, version to percent. */
@@ -99,3 +107,7 @@ export const bookinfoApp = bookinfo
           reviewsWeights: Object.fromEntries(bookinfoConfig.reviewsWeights.map((w) => [w.version, w.weight])),
       }
     : null;
+/** For each enabled dashboard: the port-forward command and the URL it opens. */
+export const dashboards = observability.dashboards;
+/** Grafana's generated admin password (user "admin"); `pulumi stack output --show-secrets` reveals it. */
+export const grafanaAdminPassword = observability.grafanaAdminPassword ?? null;

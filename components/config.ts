@@ -8,6 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Checker, DNS_LABEL, isPlainObject, SEMVER, show, validateWeights } from "./configChecker";
 import { BOOKINFO_SERVICES, BookinfoConfig, validateBookinfo } from "./bookinfoConfig";
+import { ObservabilityConfig, validateObservability } from "./observabilityConfig";
 import { ResilienceConfig, validateHeaderRoute, validateMirror, validateResilience } from "./resilienceConfig";
 import { HeaderRoute } from "./routingPolicy";
 import { SecurityConfig, validateSecurity } from "./securityConfig";
@@ -73,6 +74,8 @@ export interface MeshConfig {
     canary: CanaryConfig;
     /** Traffic policy, timeouts, retries and faults of every versioned service. */
     resilience: ResilienceConfig;
+    /** Prometheus, Grafana, Kiali, Jaeger and tracing. */
+    observability: ObservabilityConfig;
     /** Istio's Bookinfo sample and its exercises. */
     bookinfo: BookinfoConfig;
     /** mTLS, authorization and edge protection. */
@@ -103,8 +106,8 @@ export const DEFAULTS = {
 };
 
 /** Every top-level key this program reads; anything else in the project's namespace is a typo. */
-export const CONFIG_KEYS = ["istio", "ingress", "appNamespace", "images", "canary", "security", "resilience", "bookinfo", "skipAwait"] as const;
-const OBJECT_KEYS = new Set(["istio", "ingress", "images", "canary", "security", "resilience", "bookinfo"]);
+export const CONFIG_KEYS = ["istio", "ingress", "appNamespace", "images", "canary", "security", "resilience", "observability", "bookinfo", "skipAwait"] as const;
+const OBJECT_KEYS = new Set(["istio", "ingress", "images", "canary", "security", "resilience", "observability", "bookinfo"]);
 
 /** Raised for invalid stack configuration; Pulumi prints its message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -223,6 +226,7 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
         }
     }
 
+    const observability = validateObservability(c, raw.observability);
     const bookinfo = validateBookinfo(c, raw.bookinfo);
     if (bookinfo.enabled && [appNamespace, ingress.namespace].includes(bookinfo.namespace)) {
         c.fail(`bookinfo.namespace must differ from appNamespace and ingress.namespace (got ${show(bookinfo.namespace)}); Bookinfo gets a namespace of its own`);
@@ -234,6 +238,6 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
     if (c.problems.length > 0) {
         throw new ConfigError(c.problems);
     }
-    return { istio, ingress, appNamespace, images, canary, resilience, bookinfo, security, skipAwait };
+    return { istio, ingress, appNamespace, images, canary, resilience, observability, bookinfo, security, skipAwait };
 }
 

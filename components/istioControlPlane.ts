@@ -12,6 +12,8 @@ export interface IstioControlPlaneArgs {
     readonly mtlsMode?: MtlsMode;
     /** Install istio-cni (between base and istiod) so pods need no privileged init container. Defaults to false. */
     readonly cni?: boolean;
+    /** Register the OpenTelemetry tracing provider (Jaeger's collector) in the mesh config. Defaults to false. */
+    readonly tracing?: boolean;
     /** When true the Helm releases do not wait for readiness. Defaults to false. */
     readonly skipAwait?: boolean;
     /** Helm timeout in seconds for each release. Defaults to 600. */
@@ -81,7 +83,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
                 ...common,
                 ...istioChartSource(args.istio, "istiod"),
                 name: "istiod",
-                values: istiodValues(args.istio, cni),
+                values: istiodValues(args.istio, cni, args.tracing ?? false),
             },
             { parent: this, dependsOn: this.cni ? [this.base, this.cni] : [this.base] },
         );

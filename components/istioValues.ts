@@ -1,6 +1,7 @@
 // Where each Istio chart comes from and the values it gets. Pure, so tests can check the values
 // against the charts' expectations without rendering anything.
 import { IngressServiceType, IstioConfig, Resources } from "./config";
+import { TRACING_PROVIDER } from "./addonValues";
 import { TRUST_DOMAIN } from "./securitySpecs";
 
 export type IstioChart = "base" | "istiod" | "gateway" | "cni";
@@ -25,7 +26,11 @@ export function baseValues(): Record<string, unknown> {
     return { global: { istioNamespace: "istio-system" } };
 }
 
-export function istiodValues(istio: IstioConfig, cni: boolean): Record<string, unknown> {
+/**
+ * istiod's values. `tracing` adds the OpenTelemetry provider that the Telemetry resource selects;
+ * the sampling rate lives in that resource, so changing it never upgrades istiod.
+ */
+export function istiodValues(istio: IstioConfig, cni: boolean, tracing: boolean): Record<string, unknown> {
     return {
         global: { hub: istio.hub, tag: istio.tag, istioNamespace: "istio-system" },
         // One small replica: the chart default (500m CPU, 2Gi memory, autoscaling) does not fit
@@ -33,7 +38,11 @@ export function istiodValues(istio: IstioConfig, cni: boolean): Record<string, u
         resources: istio.istiodResources,
         replicaCount: 1,
         autoscaleEnabled: false,
-        meshConfig: { accessLogFile: "/dev/stdout", trustDomain: TRUST_DOMAIN },
+        meshConfig: {
+            accessLogFile: "/dev/stdout",
+            trustDomain: TRUST_DOMAIN,
+            ...(tracing ? { extensionProviders: [TRACING_PROVIDER] } : {}),
+        },
         // With istio-cni the node agent sets up traffic redirection, so injected pods need no
         // privileged istio-init container.
         pilot: { cni: { enabled: cni } },

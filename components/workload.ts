@@ -13,6 +13,10 @@ export interface WorkloadSpec {
     readonly port: number;
     /** HTTP path answering 200 when the container is up; used by both probes. */
     readonly probePath: string;
+    /** Port of the probes, when not `port`. */
+    readonly probePort?: number;
+    /** Further named container ports. */
+    readonly extraPorts?: { name: string; port: number }[];
     /** Numeric user the container runs as. Defaults to 65532 (nonroot). */
     readonly runAsUser?: number;
     /** Requests and limits. Defaults to DEFAULT_WORKLOAD_RESOURCES. */
@@ -40,7 +44,7 @@ export function hardenedPodSpec(
 ): k8s.types.input.core.v1.PodSpec {
     const writable = (w.writablePaths ?? []).map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
     const configs = (w.configMaps ?? []).map((c, i) => ({ name: `config-${i}`, configMap: c.name, mountPath: c.mountPath }));
-    const probe = { httpGet: { path: w.probePath, port: w.port }, periodSeconds: 10 };
+    const probe = { httpGet: { path: w.probePath, port: w.probePort ?? w.port }, periodSeconds: 10 };
     return {
         serviceAccountName,
         // The app never calls the Kubernetes API. Istio's proxy authenticates with its own
@@ -58,7 +62,7 @@ export function hardenedPodSpec(
                 image: w.image,
                 args: w.args,
                 env: Object.entries(w.env ?? {}).map(([name, value]) => ({ name, value })),
-                ports: [{ name: "http", containerPort: w.port }],
+                ports: [{ name: "http", containerPort: w.port }, ...(w.extraPorts ?? []).map((p) => ({ name: p.name, containerPort: p.port }))],
                 readinessProbe: { ...probe, initialDelaySeconds: 2 },
                 livenessProbe: { ...probe, initialDelaySeconds: w.livenessDelaySeconds ?? 10 },
                 resources: w.resources ?? DEFAULT_WORKLOAD_RESOURCES,

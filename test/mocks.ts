@@ -19,6 +19,11 @@ export interface RecordedResource {
     parent?: string;
 }
 
+/** Outputs the program reads that providers compute, by resource type. */
+const OUTPUTS: Record<string, Record<string, unknown>> = {
+    "random:index/randomPassword:RandomPassword": { result: "mock-password" },
+};
+
 const key = (r: { __pulumiType?: string; __name?: string }) => `${r.__pulumiType}::${r.__name}`;
 
 export class Recorder implements pulumi.runtime.Mocks {
@@ -36,7 +41,7 @@ export class Recorder implements pulumi.runtime.Mocks {
             dependsOn: opts.dependsOn,
             parent: opts.parent,
         });
-        return { id: `${args.name}-id`, state: { ...args.inputs } };
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...(OUTPUTS[args.type] ?? {}) } };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
@@ -57,7 +62,10 @@ export class Recorder implements pulumi.runtime.Mocks {
 
 export interface Rendering {
     resources: RecordedResource[];
+    /** Stack outputs, unwrapped to plain values. */
     outputs: Record<string, any>;
+    /** The program's exports as it returned them (Outputs intact, e.g. to check secrecy). */
+    exports: Record<string, unknown>;
 }
 
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -76,17 +84,16 @@ export async function renderProgram(config: Record<string, unknown>): Promise<Re
         flat[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     }
     pulumi.runtime.setAllConfig(flat);
-    // The program runs at import: drop our own modules from the cache so it runs again.
-    for (const id of Object.keys(require.cache)) {
-        if (id.startsWith(root) && !id.includes("node_modules") && !id.includes(`${path.sep}test${path.sep}`)) {
-            delete require.cache[id];
-        }
-    }
+    // The program runs at import: drop it from the cache so it runs again. The components keep
+    // no module state, so they stay loaded (and compiled) across renderings.
+    delete require.cache[require.resolve(path.join(root, "index"))];
     let failure: unknown;
+    let programExports: Record<string, unknown> = {};
     const outputs = await pulumi.runtime
         .runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(recorder.transformation);
-            return require(path.join(root, "index"));
+            programExports = require(path.join(root, "index"));
+            return programExports;
         })
         .catch((e) => {
             failure = e;
@@ -96,7 +103,7 @@ export async function renderProgram(config: Record<string, unknown>): Promise<Re
     if (failure !== undefined) {
         throw Object.assign(failure as object, { recorded: recorder.resources });
     }
-    return { resources: recorder.resources, outputs: (outputs ?? {}) as Record<string, any> };
+    return { resources: recorder.resources, outputs: (outputs ?? {}) as Record<string, any>, exports: programExports };
 }
 
 /** The dev stack's config, as Pulumi.dev.yaml ships it. */
@@ -125,4 +132,20 @@ export function one(list: RecordedResource[], what: string): RecordedResource {
         throw new Error(`expected exactly one ${what}, found ${list.length}: ${list.map((x) => x.name).join(", ")}`);
     }
     return list[0];
+}
+
+/** The signature Pulumi puts on a secret value when it serializes it for the engine. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export function isSecret(v: unknown): boolean {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+}
+
+/** The value inside a recorded secret; throws if it is not one. */
+export function secretValue(v: unknown): any {
+    if (!isSecret(v)) {
+        throw new Error(`not a secret: ${JSON.stringify(v)}`);
+    }
+    return (v as Record<string, unknown>).value;
 }

@@ -55,9 +55,12 @@ describe("the program (dev stack, mocks)", () => {
         }
     });
 
-    it("creates every workload after istiod, whose webhook must inject it", () => {
+    it("creates every workload of an injected namespace after istiod, whose webhook must inject it", () => {
         const istiod = ref(release(r, "istiod"));
-        const deployments = byType(r, DEPLOYMENT);
+        const injected = byType(r, NAMESPACE)
+            .filter((ns) => ns.inputs.metadata.labels?.["istio-injection"] === "enabled")
+            .map((ns) => ns.inputs.metadata.name);
+        const deployments = byType(r, DEPLOYMENT).filter((d) => injected.includes(d.inputs.metadata.namespace));
         assert.deepStrictEqual(deployments.map((d) => d.inputs.metadata.name).sort(), ["backend-v1", "backend-v2", "frontend-v1"]);
         for (const d of deployments) {
             assert.ok(d.dependsOn.includes(istiod), `${d.name} does not wait for istiod`);
@@ -211,10 +214,13 @@ describe("the program's options", () => {
             fs.writeFileSync(path.join(dir, chart, "Chart.yaml"), "name: x\n");
         }
         const r = await renderProgram({ ...DEV_CONFIG, skipAwait: "true", istio: { chartDir: dir, hub: "localhost:5000/istio", tag: "1.30.3" } });
-        for (const rel of byType(r, RELEASE)) {
+        for (const rel of byType(r, RELEASE).filter((x) => x.inputs.name.startsWith("istio"))) {
             assert.ok(rel.inputs.chart.startsWith(`${dir}/`), rel.inputs.chart);
             assert.strictEqual(rel.inputs.repositoryOpts, undefined);
             assert.strictEqual(rel.inputs.skipAwait, true);
+        }
+        for (const rel of byType(r, RELEASE)) {
+            assert.strictEqual(rel.inputs.skipAwait, true, `${rel.inputs.name} still waits`);
         }
         assert.strictEqual(release(r, "istiod").inputs.values.global.hub, "localhost:5000/istio");
         assert.strictEqual(release(r, "istiod").inputs.values.global.tag, "1.30.3");

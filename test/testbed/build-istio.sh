@@ -86,7 +86,7 @@ fi
 # --- istioctl ----------------------------------------------------------------
 istioctl_ok() {
   [ -x "$DEST/bin/istioctl" ] \
-    && "$DEST/bin/istioctl" version --remote=false --short 2>/dev/null | grep -qx "$ISTIO_VERSION"
+    && "$DEST/bin/istioctl" version --remote=false 2>/dev/null | grep -qx "client version: $ISTIO_VERSION"
 }
 if istioctl_ok; then
   log "istioctl present: $DEST/bin/istioctl"
@@ -107,6 +107,6 @@ else
   step_done "istioctl"
 fi
 
-log "istioctl: $("$DEST/bin/istioctl" version --remote=false --short)"
+log "$("$DEST/bin/istioctl" version --remote=false)"
 log "ready in $((SECONDS - T0))s: $DEST ($(du -sh "$DEST" | cut -f1))"
 echo "$DEST"

@@ -187,7 +187,7 @@ else
   done
   tmp=$(mktemp -d "$CACHE/.kube-$KUBE_VERSION-XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  mkdir -p "$tmp/bin"
+  mkdir -p "$tmp/bin"; chmod 755 "$tmp"
   for b in "${KUBE_BINS[@]}"; do
     # shellcheck disable=SC2016 # expanded by the inner bash
     time_build "$b $KUBE_VERSION" \
@@ -211,7 +211,7 @@ else
   sha=$(sed -n 's/.*"Hash":"\([0-9a-f]\{7\}\).*/\1/p' "$info")
   tmp=$(mktemp -d "$CACHE/.etcd-$ETCD_VERSION-XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  mkdir -p "$tmp/bin"
+  mkdir -p "$tmp/bin"; chmod 755 "$tmp"
   # shellcheck disable=SC2016 # expanded by the inner bash
   time_build "etcd $ETCD_VERSION" \
     bash -c 'cd "$1" && "$2" build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$3" -o "$4" go.etcd.io/etcd/server/v3' \

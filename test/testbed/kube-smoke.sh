@@ -168,8 +168,10 @@ until_ok 90 "namespace smoke is gone" gone ns smoke
 # --- down ------------------------------------------------------------------------------------------
 trap - EXIT
 "$HERE/kube-down.sh" "$DIR"
+# An orphaned child is reaped by pid 1; a zombie (state Z) is already dead, so wait it out.
+running() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
 left=""
-for p in $PIDS; do [ -d "/proc/$p" ] && left+=" $p"; done
+for p in $PIDS; do running "$p" && left+=" $p"; done
 [ -z "$left" ] || { log "FAIL: processes still running:$left"; exit 1; }
 log "ok: no control-plane process left (pids were: ${PIDS//$'\n'/ })"
 [ "$OWN_DIR" = 0 ] || rm -rf "$DIR"

@@ -25,6 +25,9 @@
 #    until the webhook's timeoutSeconds; with endpoint routing a Service without ready endpoints
 #    fails at once ("no endpoints"), then failurePolicy decides (Fail: reject, Ignore: admit).
 #  --allow-privileged=true: as kubeadm; otherwise privileged pod specs are rejected.
+#  --requestheader-* / --proxy-client-*: front-proxy CA, as kubeadm (see the PKI section).
+#  controller manager --flex-volume-plugin-dir: its default, /usr/libexec/kubernetes/...,
+#    would be created on the host; kept inside DIR instead.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,7 +67,7 @@ fi
 for t in openssl curl; do command -v $t >/dev/null || die "$t is required"; done
 
 # --- clean previous state (only what kube-up creates) ----------------------------------------
-rm -rf "$DIR/pki" "$DIR/etcd-data" "$DIR/kcm-certs" "$DIR/apiserver-certs"
+rm -rf "$DIR/pki" "$DIR/etcd-data" "$DIR/kcm-certs" "$DIR/apiserver-certs" "$DIR/flexvolume"
 rm -f "$DIR"/kubeconfig "$DIR"/kcm.kubeconfig "$DIR"/env "$DIR"/*.pid "$DIR"/*.log
 mkdir -p "$DIR/pki"
 chmod 700 "$DIR/pki"
@@ -118,6 +121,20 @@ extendedKeyUsage=clientAuth"
 sign kcm "/CN=system:kube-controller-manager" "basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
+# Front-proxy (request header) CA and client: lets the API server proxy to aggregated API servers
+# and, mainly, fills kube-system/extension-apiserver-authentication, which the controller
+# manager's delegated authentication reads (without it, it logs errors every few seconds).
+ossl genrsa -out "$P/front-proxy-ca.key" 2048
+ossl req -x509 -new -key "$P/front-proxy-ca.key" -sha256 -days 365 -subj "/CN=front-proxy-ca" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+  -out "$P/front-proxy-ca.crt"
+ossl genrsa -out "$P/front-proxy-client.key" 2048
+ossl req -new -key "$P/front-proxy-client.key" -subj "/CN=front-proxy-client" -out "$P/front-proxy-client.csr"
+printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+  "extendedKeyUsage=clientAuth" >"$P/front-proxy-client.ext"
+ossl x509 -req -in "$P/front-proxy-client.csr" -CA "$P/front-proxy-ca.crt" -CAkey "$P/front-proxy-ca.key" \
+  -CAcreateserial -days 365 -sha256 -extfile "$P/front-proxy-client.ext" -out "$P/front-proxy-client.crt"
+rm -f "$P/front-proxy-client.csr" "$P/front-proxy-client.ext"
 # Service-account token signing key pair.
 ossl genrsa -out "$P/sa.key" 2048
 ossl rsa -in "$P/sa.key" -pubout -out "$P/sa.pub"
@@ -214,6 +231,13 @@ start kube-apiserver "$KUBE_BIN/kube-apiserver" \
   --cert-dir "$DIR/apiserver-certs" \
   --tls-cert-file "$P/apiserver.crt" --tls-private-key-file "$P/apiserver.key" \
   --client-ca-file "$P/ca.crt" \
+  --requestheader-client-ca-file "$P/front-proxy-ca.crt" \
+  --requestheader-allowed-names front-proxy-client \
+  --requestheader-username-headers X-Remote-User \
+  --requestheader-group-headers X-Remote-Group \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --proxy-client-cert-file "$P/front-proxy-client.crt" \
+  --proxy-client-key-file "$P/front-proxy-client.key" \
   --service-cluster-ip-range "$SERVICE_CIDR" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$P/sa.pub" \
@@ -241,6 +265,7 @@ start kube-controller-manager "$KUBE_BIN/kube-controller-manager" \
   --cluster-signing-cert-file "$P/ca.crt" --cluster-signing-key-file "$P/ca.key" \
   --service-cluster-ip-range "$SERVICE_CIDR" \
   --controllers '*' \
+  --flex-volume-plugin-dir "$DIR/flexvolume" \
   --leader-elect=false \
   --profiling=false \
   ${KUBE_UP_KCM_ARGS:-}
