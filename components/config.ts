@@ -90,7 +90,8 @@ export const DEFAULTS = {
     istio: {
         version: "1.30.4",
         chartRepo: ISTIO_CHART_REPO,
-        hub: "docker.io/istio",
+        // Istio's own registry, the charts' default from 1.30 on.
+        hub: "registry.istio.io/release",
         istiodResources: {
             requests: { cpu: "100m", memory: "256Mi" },
             limits: { cpu: "1000m", memory: "1Gi" },
@@ -167,22 +168,8 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
         re: SEMVER,
         hint: "must be an Istio release such as 1.30.4",
     });
-    const chartRepo = c.string("istio.chartRepo", istioRaw.chartRepo, DEFAULTS.istio.chartRepo, {
-        re: /^(https?|oci):\/\/\S+$/,
-        hint: "must be an http(s):// or oci:// Helm repository URL",
-    });
-    let chartDir: string | undefined;
-    if (istioRaw.chartDir !== undefined) {
-        chartDir = c.string("istio.chartDir", istioRaw.chartDir, "");
-        const dir = chartDir;
-        const missing = ["base", "istiod", "gateway"].filter((ch) => dir && !fs.existsSync(path.join(dir, ch, "Chart.yaml")));
-        if (missing.length > 0) {
-            c.fail(
-                `istio.chartDir must hold the charts base/, istiod/ and gateway/, each with a Chart.yaml ` +
-                    `(got ${show(chartDir)}, missing ${missing.join(", ")}); point it at an unpacked copy of Istio's charts`,
-            );
-        }
-    }
+    const chartRepo = c.helmRepo("istio.chartRepo", istioRaw.chartRepo, DEFAULTS.istio.chartRepo);
+    const chartDir = istioRaw.chartDir === undefined ? undefined : c.string("istio.chartDir", istioRaw.chartDir, "");
     const istio: IstioConfig = {
         version,
         chartRepo,
@@ -233,6 +220,16 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
     }
     const resilience = validateResilience(c, raw.resilience, [...DEMO_SERVICES, ...(bookinfo.enabled ? BOOKINFO_SERVICES : [])]);
     const security = validateSecurity(c, raw.security);
+    if (chartDir) {
+        const charts = ["base", "istiod", "gateway", ...(security.cni ? ["cni"] : [])];
+        const missing = charts.filter((ch) => !fs.existsSync(path.join(chartDir, ch, "Chart.yaml")));
+        if (missing.length > 0) {
+            c.fail(
+                `istio.chartDir must hold the charts ${charts.map((ch) => `${ch}/`).join(", ")}, each with a Chart.yaml ` +
+                    `(got ${show(chartDir)}, missing ${missing.join(", ")}); point it at an unpacked copy of Istio's charts`,
+            );
+        }
+    }
     const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
 
     if (c.problems.length > 0) {

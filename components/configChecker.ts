@@ -98,6 +98,11 @@ export class Checker {
         return image;
     }
 
+    /** A Helm repository URL (http, https or oci). */
+    helmRepo(key: string, value: unknown, fallback: string): string {
+        return this.string(key, value, fallback, { re: /^(https?|oci):\/\/\S+$/, hint: "must be an http(s):// or oci:// Helm repository URL" });
+    }
+
     /** A whole number in [min, max]. The CLI stores `--path` integers as numbers. */
     integer(key: string, value: unknown, fallback: number, min: number, max: number): number {
         if (value === undefined) {

@@ -37,10 +37,7 @@ function addon(c: Checker, key: string, raw: unknown, defaults: { chartRepo: str
     return {
         raw: a,
         enabled: c.boolean(`${key}.enabled`, a.enabled, true),
-        chartRepo: c.string(`${key}.chartRepo`, a.chartRepo, defaults.chartRepo, {
-            re: /^(https?|oci):\/\/\S+$/,
-            hint: "must be an http(s):// or oci:// Helm repository URL",
-        }),
+        chartRepo: c.helmRepo(`${key}.chartRepo`, a.chartRepo, defaults.chartRepo),
         chartVersion: c.string(`${key}.chartVersion`, a.chartVersion, defaults.chartVersion, {
             re: /^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/,
             hint: "must pin an exact chart version such as 1.2.3",

@@ -35,7 +35,7 @@ describe("the program (dev stack, mocks)", () => {
         assert.deepStrictEqual(values.resources.requests, { cpu: "100m", memory: "256Mi" });
         assert.strictEqual(values.autoscaleEnabled, false);
         assert.strictEqual(values.global.tag, "1.30.4");
-        assert.strictEqual(values.global.hub, "docker.io/istio");
+        assert.strictEqual(values.global.hub, "registry.istio.io/release");
     });
 
     it("orders base before istiod before the gateway", () => {

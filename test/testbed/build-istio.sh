@@ -75,7 +75,7 @@ if charts_ok; then
 else
   step_start "writing charts (istio.io/istio@$ISTIO_MODULE_VERSION)"
   gobuild -ldflags '-s -w' -o "$TMP/istio-charts" .
-  "$TMP/istio-charts" -out "$TMP/charts" -version "$ISTIO_VERSION" -hub "$ISTIO_CHART_HUB"
+  "$TMP/istio-charts" -out "$TMP/charts" -version "$ISTIO_VERSION" -hub "$ISTIO_CHART_HUB" >&2
   rm -rf "$DEST/charts.old"
   [ -e "$DEST/charts" ] && mv "$DEST/charts" "$DEST/charts.old"
   mv "$TMP/charts" "$DEST/charts"
