@@ -45,7 +45,7 @@ export function istiodValues(istio: IstioConfig, cni: boolean, tracing: boolean)
         },
         // With istio-cni the node agent sets up traffic redirection, so injected pods need no
         // privileged istio-init container.
-        pilot: { cni: { enabled: cni } },
+        cni: { enabled: cni },
     };
 }
 

@@ -114,7 +114,7 @@ describe("security options", () => {
         assert.strictEqual(cni.inputs.namespace, "istio-system");
         assert.ok(cni.dependsOn.includes(`${rel("istio-base").type}::${rel("istio-base").name}`));
         assert.ok(rel("istiod").dependsOn.includes(`${cni.type}::${cni.name}`));
-        assert.deepStrictEqual(rel("istiod").inputs.values.pilot, { cni: { enabled: true } });
+        assert.deepStrictEqual(rel("istiod").inputs.values.cni, { enabled: true });
         const ns = named(byType(r, "kubernetes:core/v1:Namespace"), "mesh-demo");
         assert.strictEqual(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
         assert.strictEqual(ns.inputs.metadata.labels["istio-injection"], "enabled");

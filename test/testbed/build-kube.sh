@@ -68,6 +68,8 @@ mkdir -p "$CACHE"
 # Serialize concurrent runs (two CI steps, two shells) on the same cache.
 exec 9>"$CACHE/.build-kube.lock"
 flock 9
+# Leftovers of an interrupted run (only this script's own prefixes; safe under the lock).
+rm -rf "$CACHE"/.mod-kube-* "$CACHE"/.mod-etcd-* "$CACHE"/.kube-v* "$CACHE"/.etcd-v*
 
 have_all() { # dir bin...
   local d=$1; shift
@@ -131,25 +133,29 @@ tool go.etcd.io/etcd/server/v3
 EOF
 }
 
-# Ensure the wrapper module at $1 matches what gen_$2_gomod produces. Echoes the directory to
-# build in: the committed wrapper when current, else a scratch copy (with a warning) unless
-# --update-modules, which rewrites the committed files.
+# Ensure the wrapper module at $1 is current for the versions above. The generated go.mod
+# carries "// inputs: <sha256 of the generated, pre-tidy go.mod>" in its header (go mod tidy
+# keeps header comments), so a stale wrapper is detected without re-resolving anything.
+# Echoes the directory to build in: the committed wrapper when current, else a scratch copy
+# (with a warning), unless --update-modules, which rewrites the committed go.mod and go.sum.
 prepare_module() {
-  local dir=$1 kind=$2 want
-  want=$(mktemp)
-  "gen_${kind}_gomod" >"$want"
+  local dir=$1 kind=$2 gen sum
+  gen=$("gen_${kind}_gomod")
+  sum=$(printf '%s\n' "$gen" | sha256sum | cut -c1-64)
+  gen=$(printf '%s\n' "$gen" | sed "1i // inputs: $sum")
   if [ "$UPDATE" = 1 ]; then
-    cp "$want" "$dir/go.mod"; rm -f "$dir/go.sum"
+    printf '%s\n' "$gen" >"$dir/go.mod"; rm -f "$dir/go.sum"
     (cd "$dir" && "$GO" mod tidy >&2)
-    rm -f "$want"; echo "$dir"; return
+    log "updated $dir/go.mod and go.sum"
+    echo "$dir"; return
   fi
-  if [ -f "$dir/go.sum" ] && cmp -s "$want" "$dir/go.mod"; then
-    rm -f "$want"; echo "$dir"; return
+  if [ -f "$dir/go.sum" ] && grep -qx "// inputs: $sum" "$dir/go.mod"; then
+    echo "$dir"; return
   fi
   local scratch; scratch=$(mktemp -d "$CACHE/.mod-$kind-XXXXXX")
-  cp "$want" "$scratch/go.mod"; rm -f "$want"
-  log "WARNING: $dir is stale for these versions; using a scratch copy." >&2
-  log "         Run test/testbed/build-kube.sh --update-modules to refresh it." >&2
+  printf '%s\n' "$gen" >"$scratch/go.mod"
+  log "WARNING: $dir is stale for these versions; using a scratch copy."
+  log "         Run test/testbed/build-kube.sh --update-modules to refresh it."
   (cd "$scratch" && "$GO" mod tidy >&2)
   echo "$scratch"
 }
@@ -166,6 +172,13 @@ time_build() {
 
 TOTAL0=$SECONDS
 BUILT=()
+tmp="" moddir=""
+# On any exit: drop a half-built output dir and a scratch module copy (never the committed one).
+cleanup() {
+  if [ -n "$tmp" ]; then rm -rf "$tmp"; fi
+  case $moddir in "$CACHE"/.mod-*) rm -rf "$moddir" ;; esac
+}
+trap cleanup EXIT
 
 # --- Kubernetes --------------------------------------------------------------------------------
 if [ "$FORCE" = 0 ] && [ "$UPDATE" = 0 ] && have_all "$KUBE_DIR" "${KUBE_BINS[@]}"; then
@@ -186,7 +199,6 @@ else
     X+=" -X $pkg.buildDate=${bdate:-1970-01-01T00:00:00Z}"
   done
   tmp=$(mktemp -d "$CACHE/.kube-$KUBE_VERSION-XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/bin"; chmod 755 "$tmp"
   for b in "${KUBE_BINS[@]}"; do
     # shellcheck disable=SC2016 # expanded by the inner bash
@@ -197,8 +209,7 @@ else
   "$tmp/bin/kube-apiserver" --version >&2
   rm -rf "$KUBE_DIR"
   mv -T "$tmp" "$KUBE_DIR"
-  trap - EXIT
-  case $moddir in "$CACHE"/.mod-*) rm -rf "$moddir" ;; esac
+  tmp=""; cleanup; moddir=""
 fi
 
 # --- etcd --------------------------------------------------------------------------------------
@@ -210,7 +221,6 @@ else
   info=$(cd "$moddir" && modjson "go.etcd.io/etcd/server/v3@$ETCD_VERSION" Info)
   sha=$(sed -n 's/.*"Hash":"\([0-9a-f]\{7\}\).*/\1/p' "$info")
   tmp=$(mktemp -d "$CACHE/.etcd-$ETCD_VERSION-XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/bin"; chmod 755 "$tmp"
   # shellcheck disable=SC2016 # expanded by the inner bash
   time_build "etcd $ETCD_VERSION" \
@@ -219,8 +229,7 @@ else
   "$tmp/bin/etcd" --version >&2
   rm -rf "$ETCD_DIR"
   mv -T "$tmp" "$ETCD_DIR"
-  trap - EXIT
-  case $moddir in "$CACHE"/.mod-*) rm -rf "$moddir" ;; esac
+  tmp=""; cleanup; moddir=""
 fi
 
 if [ ${#BUILT[@]} -gt 0 ]; then

@@ -134,14 +134,23 @@ webhooks:
 EOF
 }
 webhook smoke-fail Fail | k apply -f -
-t=$SECONDS
-if out=$(k -n smoke create -f - 2>&1 <<'EOF'
+# The API server picks up webhook configurations from an informer: retry briefly until it bites.
+t=$SECONDS end=$((SECONDS + 15)) out=""
+while :; do
+  if out=$(k -n smoke create -f - 2>&1 <<'EOF'
 apiVersion: smoke.testbed.local/v1
 kind: Widget
 metadata: {name: w2}
 spec: {size: 1}
 EOF
-); then log "FAIL: failurePolicy Fail webhook did not reject"; exit 1; fi
+  ); then
+    k -n smoke delete widget w2 >/dev/null
+    [ $SECONDS -lt $end ] || { log "FAIL: failurePolicy Fail webhook did not reject"; exit 1; }
+    sleep 0.5; t=$SECONDS; continue
+  fi
+  break
+done
+case $out in *"no endpoints available"*) ;; *) log "FAIL: unexpected error: $out"; exit 1 ;; esac
 log "ok: failurePolicy Fail rejected in $((SECONDS - t))s: $out"
 k delete validatingwebhookconfiguration smoke-fail
 webhook smoke-ignore Ignore | k apply -f -

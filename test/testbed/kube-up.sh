@@ -21,9 +21,11 @@
 #    the API server picks the default-route interface (and fails on a host with no default route);
 #    the `kubernetes` Service gets no endpoints (nothing in-cluster could reach them anyway).
 #  --enable-aggregator-routing=true: webhook and aggregated-API calls go to Service *endpoints*
-#    instead of the ClusterIP. With no kube-proxy a ClusterIP is unroutable, so a call would hang
-#    until the webhook's timeoutSeconds; with endpoint routing a Service without ready endpoints
-#    fails at once ("no endpoints"), then failurePolicy decides (Fail: reject, Ignore: admit).
+#    instead of the ClusterIP. With no kube-proxy a ClusterIP is not served locally: the call
+#    leaves loopback via the default route (it may hang until the webhook's timeoutSeconds, or,
+#    as seen on a sandbox, reach some intercepting proxy). With endpoint routing a Service without
+#    ready endpoints fails at once ("no endpoints available for service ..."), and then the
+#    webhook's failurePolicy decides: Fail rejects the request, Ignore admits it.
 #  --allow-privileged=true: as kubeadm; otherwise privileged pod specs are rejected.
 #  --requestheader-* / --proxy-client-*: front-proxy CA, as kubeadm (see the PKI section).
 #  controller manager --flex-volume-plugin-dir: its default, /usr/libexec/kubernetes/...,
@@ -36,7 +38,7 @@ mkdir -p "$1"
 DIR=$(cd "$1" && pwd)
 TIMEOUT=${KUBE_UP_TIMEOUT:-180}
 COMPONENTS=(etcd kube-apiserver kube-controller-manager)
-SERVICE_CIDR=10.0.0.0/24
+SERVICE_CIDR=10.0.0.0/16
 SERVICE_API_IP=10.0.0.1   # first address of SERVICE_CIDR: the `kubernetes` Service
 
 log() { printf '[kube-up] %s\n' "$*" >&2; }

@@ -1,3 +1,4 @@
+// inputs: d07ab08fb8cef03224b8bed79ee8bdfb1b96ae576447dd4e1bb79af05c7f8ecc
 // Wrapper module: builds the etcd server binary from go.etcd.io/etcd/server/v3, whose own
 // go.mod replaces its sibling modules with ../ paths (so `go install` refuses it). Here the
 // siblings resolve to the published versions that server/v3 requires.

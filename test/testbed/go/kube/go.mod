@@ -1,3 +1,4 @@
+// inputs: 225798f929c1d916ea8a81cc610554d087117ee5890d34440ccf38c1bcf834ec
 // Wrapper module: builds kube-apiserver, kube-controller-manager and kubectl
 // from k8s.io/kubernetes. k8s.io/kubernetes requires its staging modules at
 // v0.0.0 with local (./staging) replaces that do not apply to dependents, so
