@@ -10,9 +10,12 @@ cd "$ROOT"
 
 start=$(date +%s)
 echo "[it] building or reusing the test bed's tools"
-eval "$(bash "$TESTBED/build-kube.sh")"
-eval "$(bash "$TESTBED/build-istio.sh")"
-eval "$(bash "$TESTBED/build-pulumi.sh")"
+eval "$(bash "$TESTBED/build-kube.sh")"        # KUBE_BIN, ETCD_BIN
+export KUBE_BIN ETCD_BIN
+eval "$(bash "$TESTBED/build-pulumi.sh")"      # PULUMI_PATH (CLI, language host, provider plugins)
+ISTIO_DIR=$(bash "$TESTBED/build-istio.sh" | tail -n 1)
+export ISTIO_CHARTS=$ISTIO_DIR/charts ISTIOCTL=$ISTIO_DIR/bin/istioctl
+export ISTIO_VERSION=${ISTIO_DIR##*/istio-}
 echo "[it] tools ready after $(( $(date +%s) - start )) s"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/service-mesh-it.XXXXXX")
@@ -35,7 +38,7 @@ bash "$TESTBED/kube-up.sh" "$WORK/kube"
 
 export KUBECONFIG=$WORK/kube/kubeconfig
 export IT_WORK_DIR=$WORK
-export PATH=$PULUMI_BIN:$PULUMI_PLUGIN_PATH:$KUBE_BIN:$PATH
+export PATH=$PULUMI_PATH:$KUBE_BIN:$PATH
 export PULUMI_HOME=$WORK/pulumi-home
 export PULUMI_BACKEND_URL=file://$WORK/state
 export PULUMI_CONFIG_PASSPHRASE=testbed-only
