@@ -90,8 +90,8 @@ export const DEFAULTS = {
     istio: {
         version: "1.30.4",
         chartRepo: ISTIO_CHART_REPO,
-        // Istio's own registry, the charts' default from 1.30 on.
-        hub: "registry.istio.io/release",
+        // Docker Hub: the 1.30 charts default to registry.istio.io, which Istio is retiring.
+        hub: "docker.io/istio",
         istiodResources: {
             requests: { cpu: "100m", memory: "256Mi" },
             limits: { cpu: "1000m", memory: "1Gi" },

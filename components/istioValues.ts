@@ -1,24 +1,14 @@
 // Where each Istio chart comes from and the values it gets. Pure, so tests can check the values
 // against the charts' expectations without rendering anything.
+import { chartSource, ChartSource } from "./chartSource";
 import { IngressServiceType, IstioConfig, Resources } from "./config";
 import { TRACING_PROVIDER } from "./addonValues";
 import { TRUST_DOMAIN } from "./securitySpecs";
 
 export type IstioChart = "base" | "istiod" | "gateway" | "cni";
 
-/** The chart inputs of a helm.v3.Release: a repository chart at a pinned version, or a local path. */
-export interface ChartSource {
-    chart: string;
-    version?: string;
-    repositoryOpts?: { repo: string };
-}
-
 export function istioChartSource(istio: IstioConfig, chart: IstioChart): ChartSource {
-    if (istio.chartDir) {
-        // A local chart is used as it is on disk; Helm ignores a version for it.
-        return { chart: `${istio.chartDir.replace(/\/+$/, "")}/${chart}` };
-    }
-    return { chart, version: istio.version, repositoryOpts: { repo: istio.chartRepo } };
+    return chartSource(chart, istio.chartRepo, istio.version, istio.chartDir && `${istio.chartDir.replace(/\/+$/, "")}/${chart}`);
 }
 
 /** base carries the CRDs and the default validating webhook; the chart defaults suit us. */

@@ -10,6 +10,7 @@ import {
     prometheusValues,
     telemetrySpec,
 } from "./addonValues";
+import { chartSource } from "./chartSource";
 import { AddonChart, ObservabilityConfig } from "./observabilityConfig";
 import { hardenedPodSpec } from "./workload";
 
@@ -28,10 +29,6 @@ export interface ObservabilityArgs {
 export interface Dashboard {
     readonly command: string;
     readonly url: string;
-}
-
-function chartSource(chart: string, a: AddonChart) {
-    return a.chartPath ? { chart: a.chartPath } : { chart, version: a.chartVersion, repositoryOpts: { repo: a.chartRepo } };
 }
 
 /**
@@ -54,7 +51,7 @@ export class Observability extends pulumi.ComponentResource {
             new k8s.helm.v3.Release(
                 `${name}-${suffix}`,
                 {
-                    ...chartSource(chart, a),
+                    ...chartSource(chart, a.chartRepo, a.chartVersion, a.chartPath),
                     name: suffix,
                     namespace: ADDON_NAMESPACE,
                     values,

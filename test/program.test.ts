@@ -35,7 +35,7 @@ describe("the program (dev stack, mocks)", () => {
         assert.deepStrictEqual(values.resources.requests, { cpu: "100m", memory: "256Mi" });
         assert.strictEqual(values.autoscaleEnabled, false);
         assert.strictEqual(values.global.tag, "1.30.4");
-        assert.strictEqual(values.global.hub, "registry.istio.io/release");
+        assert.strictEqual(values.global.hub, "docker.io/istio");
     });
 
     it("orders base before istiod before the gateway", () => {
@@ -196,6 +196,14 @@ describe("the program (dev stack, mocks)", () => {
 });
 
 describe("the program's options", () => {
+    it("installs Istio's charts from an OCI registry by their full reference", async () => {
+        const r = await renderProgram({ ...DEV_CONFIG, istio: { chartRepo: "oci://ghcr.io/istio/release/charts" } });
+        const rel = release(r, "istiod");
+        assert.strictEqual(rel.inputs.chart, "oci://ghcr.io/istio/release/charts/istiod");
+        assert.strictEqual(rel.inputs.version, "1.30.4");
+        assert.strictEqual(rel.inputs.repositoryOpts, undefined);
+    });
+
     it("deploys every listed version, weight 0 included", async () => {
         const r = await renderProgram({ canary: { weights: { v1: 0, v2: 0, v3: 100 } } });
         const names = byType(r, DEPLOYMENT).map((d) => d.inputs.metadata.name).filter((n) => n.startsWith("backend-"));
