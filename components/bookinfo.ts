@@ -96,8 +96,7 @@ export class Bookinfo extends pulumi.ComponentResource {
         // reviews v2 and v3 fetch their stars from ratings.
         service("ratings", v1, caller("reviews"), ["GET"], (v) => workload("ratings", v));
 
-        const productpage = this.services.productpage;
-        this.ingressRoutes = [{ name: "bookinfo", ...BOOKINFO_INGRESS, host: productpage.host, port: productpage.port }];
+        this.ingressRoutes = [{ name: "bookinfo", ...BOOKINFO_INGRESS, target: this.services.productpage.ingressTarget }];
         this.registerOutputs({ namespace: args.namespace });
     }
 }

@@ -132,7 +132,7 @@ export class DemoApp extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.ingressRoutes = [{ name: "frontend", prefixes: ["/"], host: this.frontend.host, port: this.frontend.port }];
+        this.ingressRoutes = [{ name: "frontend", prefixes: ["/"], target: this.frontend.ingressTarget }];
 
         this.registerOutputs({ namespace: args.namespace, backendVersions: args.backendVersions.map((v) => v.version) });
     }

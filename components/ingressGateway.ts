@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IngressServiceType, IstioConfig } from "./config";
-import { gatewayPodLabels } from "./labels";
+import { gatewayPodLabels, injectionLabels } from "./labels";
 import { gatewayValues, istioChartSource } from "./istioValues";
 import { gatewaySpec, ingressVirtualServiceSpec, IngressRoute, NETWORKING_API } from "./routingSpecs";
 import { JwtConfig, RateLimitConfig } from "./securityConfig";
@@ -67,7 +67,13 @@ export class IngressGateway extends pulumi.ComponentResource {
         this.serviceName = releaseName;
         this.namespace = args.namespace;
 
-        const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: args.namespace } }, { parent: this });
+        // Injection enabled: the gateway's pods are completed by the injector (a namespace marked
+        // istio-injection=disabled would leave them without a proxy).
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-ns`,
+            { metadata: { name: args.namespace, labels: injectionLabels() } },
+            { parent: this },
+        );
 
         this.release = new k8s.helm.v3.Release(
             `${name}-gateway`,

@@ -36,6 +36,9 @@ export function istiodValues(istio: IstioConfig, cni: boolean, tracing: boolean)
         // With istio-cni the node agent sets up traffic redirection, so injected pods need no
         // privileged istio-init container.
         cni: { enabled: cni },
+        // istiod fetches JWKS URIs of RequestAuthentications itself: never from link-local
+        // addresses, where cloud metadata services live.
+        env: { BLOCKED_CIDRS_IN_JWKS_URIS: "169.254.0.0/16,fe80::/10" },
     };
 }
 

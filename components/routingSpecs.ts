@@ -85,7 +85,14 @@ export function gatewaySpec(selector: Record<string, string>, port: number) {
     };
 }
 
-/** A route from the ingress gateway to a service: requests whose path matches go to host:port. */
+/** A versioned service as the gateway reaches it: its host, port and the weights of its subsets. */
+export interface IngressTarget {
+    readonly host: string;
+    readonly port: number;
+    readonly versions: VersionWeight[];
+}
+
+/** A route from the ingress gateway to a versioned service, for the requests whose path matches. */
 export interface IngressRoute {
     /** Route name, shown in Envoy's stats and access logs. */
     readonly name: string;
@@ -93,11 +100,14 @@ export interface IngressRoute {
     readonly exact?: string[];
     /** Path prefixes. An empty exact and prefix list matches every request. */
     readonly prefixes?: string[];
-    readonly host: string;
-    readonly port: number;
+    readonly target: IngressTarget;
 }
 
-/** The VirtualService bound to the gateway; routes are tried in the order given. */
+/**
+ * The VirtualService bound to the gateway; routes are tried in the order given. A service's own
+ * in-mesh VirtualService does not apply to traffic entering through a gateway, so the gateway
+ * routes to the target's subsets itself.
+ */
 export function ingressVirtualServiceSpec(gateway: string, routes: IngressRoute[]) {
     return {
         hosts: ["*"],
@@ -110,7 +120,10 @@ export function ingressVirtualServiceSpec(gateway: string, routes: IngressRoute[
             return {
                 name: r.name,
                 ...(match.length > 0 ? { match } : {}),
-                route: [{ destination: { host: r.host, port: { number: r.port } } }],
+                route: r.target.versions.map((v) => ({
+                    destination: { host: r.target.host, subset: v.version, port: { number: r.target.port } },
+                    weight: v.weight,
+                })),
             };
         }),
     };

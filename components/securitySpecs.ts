@@ -85,7 +85,9 @@ export function rateLimitEnvoyFilterSpec(selector: Record<string, string>, rl: R
                     listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager" } } },
                 },
                 patch: {
-                    operation: "INSERT_BEFORE",
+                    // First in the chain: excess requests are refused before any other work, and
+                    // an absolute position cannot miss its anchor as INSERT_BEFORE could.
+                    operation: "INSERT_FIRST",
                     value: {
                         name: "envoy.filters.http.local_ratelimit",
                         typed_config: {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { VersionWeight } from "./config";
 import { DEFAULT_ROUTING_POLICY, RoutingPolicy } from "./routingPolicy";
 import { podLabels, serviceHost, serviceSelector } from "./labels";
-import { destinationRuleSpec, NETWORKING_API, weightedVirtualServiceSpec } from "./routingSpecs";
+import { destinationRuleSpec, IngressTarget, NETWORKING_API, weightedVirtualServiceSpec } from "./routingSpecs";
 import { AllowRule, allowSpec, principal, SECURITY_API } from "./securitySpecs";
 import { hardenedPodSpec, WorkloadSpec } from "./workload";
 
@@ -52,6 +52,8 @@ export class VersionedService extends pulumi.ComponentResource {
     /** Fully qualified host of the Service. */
     readonly host: string;
     readonly port: number;
+    /** How an ingress gateway routes to this service (for services whose callers come from outside). */
+    readonly ingressTarget: IngressTarget;
 
     constructor(name: string, args: VersionedServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("service-mesh:routing:VersionedService", name, {}, opts);
@@ -67,6 +69,7 @@ export class VersionedService extends pulumi.ComponentResource {
         });
         this.host = serviceHost(name, args.namespace);
         this.principal = principal(args.namespace, name);
+        this.ingressTarget = { host: this.host, port, versions: args.versions };
         this.port = port;
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(

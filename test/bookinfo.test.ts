@@ -70,7 +70,7 @@ describe("Bookinfo", () => {
             { uri: { exact: "/productpage" } }, { uri: { exact: "/login" } }, { uri: { exact: "/logout" } },
             { uri: { prefix: "/static" } }, { uri: { prefix: "/api/v1/products" } },
         ]);
-        assert.deepStrictEqual(http[0].route, [{ destination: { host: "productpage.bookinfo.svc.cluster.local", port: { number: 9080 } } }]);
+        assert.deepStrictEqual(http[0].route, [{ destination: { host: "productpage.bookinfo.svc.cluster.local", subset: "v1", port: { number: 9080 } }, weight: 100 }]);
         assert.deepStrictEqual(r.outputs.bookinfoApp.url, "http://localhost:8080/productpage");
     });
 

@@ -67,11 +67,11 @@ describe("the program (dev stack, mocks)", () => {
         }
     });
 
-    it("labels the app namespace for injection and nothing else", () => {
+    it("labels the app and gateway namespaces for injection", () => {
         const ns = named(byType(r, NAMESPACE), "mesh-demo");
         assert.deepStrictEqual(ns.inputs.metadata.labels, injectionLabels());
         const gatewayNs = named(byType(r, NAMESPACE), "istio-ingress");
-        assert.notStrictEqual(gatewayNs.inputs.metadata.labels?.["istio-injection"], "disabled");
+        assert.deepStrictEqual(gatewayNs.inputs.metadata.labels, injectionLabels(), "the gateway's pods are injected");
     });
 
     it("manages every Kubernetes object through the one explicit provider", () => {
@@ -133,10 +133,13 @@ describe("the program (dev stack, mocks)", () => {
     it("routes ingress traffic through the Gateway to the frontend Service", () => {
         const vs = named(istioResources(r, "VirtualService"), "ingress-routes");
         assert.deepStrictEqual(vs.inputs.spec.gateways, ["istio-ingress/mesh-gateway"]);
-        const dest = vs.inputs.spec.http[vs.inputs.spec.http.length - 1].route[0].destination;
+        const route = vs.inputs.spec.http[vs.inputs.spec.http.length - 1].route;
         const svc = named(byType(r, SERVICE), "frontend");
-        assert.strictEqual(dest.host, `frontend.${svc.inputs.metadata.namespace}.svc.cluster.local`);
-        assert.strictEqual(dest.port.number, svc.inputs.spec.ports[0].port);
+        // The frontend's own VirtualService does not apply at the gateway, so the gateway routes
+        // to its subsets itself, each of which the frontend's DestinationRule defines.
+        const subsets = named(istioResources(r, "DestinationRule"), "frontend").inputs.spec.subsets.map((s: any) => s.name);
+        assert.deepStrictEqual(route, [{ destination: { host: "frontend.mesh-demo.svc.cluster.local", subset: "v1", port: { number: svc.inputs.spec.ports[0].port } }, weight: 100 }]);
+        assert.ok(subsets.includes(route[0].destination.subset));
     });
 
     it("makes the frontend forward to the backend Service, whose versions answer with their name", () => {

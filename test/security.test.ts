@@ -72,6 +72,7 @@ describe("security (dev stack)", () => {
         }
         const istiod = one(byType(r, "kubernetes:helm.sh/v3:Release").filter((x) => x.inputs.name === "istiod"), "istiod");
         assert.strictEqual(istiod.inputs.values.meshConfig.trustDomain, "cluster.local");
+        assert.match(istiod.inputs.values.env.BLOCKED_CIDRS_IN_JWKS_URIS, /^169\.254\.0\.0\/16,/);
     });
 
     it("hands out no ServiceAccount tokens", () => {
@@ -154,6 +155,7 @@ describe("security options", () => {
         assert.deepStrictEqual(ef.inputs.spec.workloadSelector, { labels: { app: "istio-ingressgateway", istio: "ingressgateway" } });
         const patch = ef.inputs.spec.configPatches[0];
         assert.strictEqual(patch.match.context, "GATEWAY");
+        assert.strictEqual(patch.patch.operation, "INSERT_FIRST");
         assert.deepStrictEqual(patch.patch.value.typed_config.value.token_bucket, { max_tokens: 50, tokens_per_fill: 50, fill_interval: "0.5s" });
     });
 

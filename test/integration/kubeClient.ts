@@ -13,7 +13,13 @@ interface KubeConfig {
 export interface KubeObject {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
+    metadata: {
+        name: string;
+        namespace?: string;
+        resourceVersion?: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+    };
     spec?: any;
     [k: string]: any;
 }
@@ -75,6 +81,7 @@ export class KubeClient {
 export function objectPath(apiVersion: string, kind: string, name: string, namespace?: string): string {
     const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const lower = kind.toLowerCase();
-    const plural = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : lower.endsWith("s") ? `${lower}es` : `${lower}s`;
+    // Kubernetes' default plurals: policy -> policies, gateway -> gateways, class -> classes.
+    const plural = /[^aeiou]y$/.test(lower) ? `${lower.slice(0, -1)}ies` : lower.endsWith("s") ? `${lower}es` : `${lower}s`;
     return namespace ? `${base}/namespaces/${namespace}/${plural}/${name}` : `${base}/${plural}/${name}`;
 }

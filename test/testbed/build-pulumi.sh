@@ -43,7 +43,10 @@ LANGHOST_SDK_VERSION=v3.68.0
 # github.com/pulumi/pulumi-kubernetes/provider/v4 (no tags of its own) at one commit only:
 # f47bc2d6f199 (2026-01-15, master between the v4.24.0 and v4.25.0 releases). It is built and
 # labelled honestly with Pulumi's dev-build convention (<next minor>-alpha.<unix time>+<sha>);
-# the engine still uses it for the SDK's 4.34.2 requests because plugins on PATH win.
+# the engine still uses it for the SDK's 4.34.2 requests because plugins on PATH win (with the
+# warning "resource plugin kubernetes is expected to have version >=4.34.2, but has 4.25.0-...").
+# Provider fixes after January 2026 (4.25-4.34, e.g. 4.32.0's preview of CRDs installed by a
+# helm.v3.Release) are missing from it.
 # Wanted: the v4.34.2 release commit (set both variables and run --update-modules once the proxy
 # serves it; KUBERNETES_PLUGIN_VERSION=4.34.2).
 KUBERNETES_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
@@ -130,7 +133,8 @@ modjson() {
 mod_available() {
   local out
   mkdir -p "$QDIR"
-  out=$(cd "$QDIR" && "$GO" mod download -json "$1" 2>&1 | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | head -n1) || true
+  out=$(cd "$QDIR" && "$GO" mod download -json "$1" 2>&1 |
+    sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | sed 's/\\[nt]/ /g' | head -n1) || true
   [ -z "$out" ] && return 0
   log "  $1: $out"
   return 1
