@@ -90,6 +90,7 @@ async function stackObjects(stack: Stack): Promise<StackObject[]> {
         }));
 }
 
+/** The releases of the dev stack (the test bed turns the chart-based addons off). */
 const HELM_RELEASES: Array<[string, string]> = [
     ["istio-system", "istio-base"],
     ["istio-system", "istiod"],
@@ -239,6 +240,7 @@ async function main(): Promise<void> {
                 ["security.jwt.publicPaths[0]", "/healthz"],
                 ["security.rateLimit.requests", "100"],
                 ["security.rateLimit.interval", "500ms"],
+                ["security.cni", "true"],
                 ["canary.header.name", "x-canary"],
                 ["canary.header.value", "always"],
                 ["canary.header.version", "v2"],
@@ -268,6 +270,9 @@ async function main(): Promise<void> {
             for (const kind of ["requestauthentications", "envoyfilters", "authorizationpolicies", "telemetries", "peerauthentications"]) {
                 check(kinds.has(kind), `no ${kind} in the stack`);
             }
+            check(await kube.get("/apis/apps/v1/namespaces/istio-system/daemonsets/istio-cni-node"), "istio-cni's DaemonSet is missing");
+            const demoNs = await kube.get("/api/v1/namespaces/mesh-demo");
+            check(demoNs?.metadata.labels?.["pod-security.kubernetes.io/enforce"] === "restricted", "mesh-demo does not enforce the restricted standard");
             const bookinfo = objects.filter((o) => o.path.includes("/namespaces/bookinfo/"));
             log(`${objects.length} stack objects in the API server, ${bookinfo.length} of them Bookinfo's`);
             const reviews = await kube.get(objectPath("networking.istio.io/v1", "VirtualService", "reviews", "bookinfo"));
