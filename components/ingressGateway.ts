@@ -113,40 +113,19 @@ export class IngressGateway extends pulumi.ComponentResource {
             { parent: this, dependsOn: [ns, args.crds] },
         );
 
-        const edgeDeps = [ns, args.crds];
+        // Edge protection, each piece only when configured.
+        const edge = (suffix: string, apiVersion: string, kind: string, resourceName: string, spec: object) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${suffix}`,
+                { apiVersion, kind, metadata: { name: resourceName, namespace: args.namespace }, spec },
+                { parent: this, dependsOn: [ns, args.crds] },
+            );
         if (args.jwt) {
-            new k8s.apiextensions.CustomResource(
-                `${name}-jwt`,
-                {
-                    apiVersion: SECURITY_API,
-                    kind: "RequestAuthentication",
-                    metadata: { name: "edge-jwt", namespace: args.namespace },
-                    spec: requestAuthenticationSpec(podLabels, args.jwt),
-                },
-                { parent: this, dependsOn: edgeDeps },
-            );
-            new k8s.apiextensions.CustomResource(
-                `${name}-require-jwt`,
-                {
-                    apiVersion: SECURITY_API,
-                    kind: "AuthorizationPolicy",
-                    metadata: { name: "edge-require-jwt", namespace: args.namespace },
-                    spec: requireJwtSpec(podLabels, args.jwt.publicPaths),
-                },
-                { parent: this, dependsOn: edgeDeps },
-            );
+            edge("jwt", SECURITY_API, "RequestAuthentication", "edge-jwt", requestAuthenticationSpec(podLabels, args.jwt));
+            edge("require-jwt", SECURITY_API, "AuthorizationPolicy", "edge-require-jwt", requireJwtSpec(podLabels, args.jwt.publicPaths));
         }
         if (args.rateLimit) {
-            new k8s.apiextensions.CustomResource(
-                `${name}-ratelimit`,
-                {
-                    apiVersion: ENVOY_FILTER_API,
-                    kind: "EnvoyFilter",
-                    metadata: { name: "edge-local-ratelimit", namespace: args.namespace },
-                    spec: rateLimitEnvoyFilterSpec(podLabels, args.rateLimit),
-                },
-                { parent: this, dependsOn: edgeDeps },
-            );
+            edge("ratelimit", ENVOY_FILTER_API, "EnvoyFilter", "edge-local-ratelimit", rateLimitEnvoyFilterSpec(podLabels, args.rateLimit));
         }
 
         this.registerOutputs({ serviceName: this.serviceName, namespace: this.namespace, gatewayRef: this.gatewayRef });

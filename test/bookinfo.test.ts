@@ -1,22 +1,13 @@
 import * as assert from "assert";
-import { ConfigError, validateConfig } from "../components/config";
-import { DEV_CONFIG, byType, istioResources, one, RecordedResource, Rendering, renderDev, renderProgram } from "./mocks";
+
+import { problems } from "./configProblems";
+import { byType, changedResources, DEV_CONFIG, istioResources, named, one, RecordedResource, renderDev, Rendering, renderProgram } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const inNs = (list: RecordedResource[], ns: string) => list.filter((x) => x.inputs.metadata?.namespace === ns);
-const named = (list: RecordedResource[], name: string) => one(list.filter((x) => x.inputs.metadata?.name === name), name);
 const vsSpec = (r: Rendering, name: string) => named(inNs(istioResources(r, "VirtualService"), "bookinfo"), name).inputs.spec;
 const ON = { ...DEV_CONFIG, bookinfo: { enabled: true } };
 
-function problems(raw: Record<string, unknown>): string[] {
-    try {
-        validateConfig(raw);
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError);
-        return e.problems;
-    }
-}
 
 describe("Bookinfo", () => {
     let r: Rendering;
@@ -152,10 +143,6 @@ describe("Bookinfo exercises", () => {
     it("changes only the reviews VirtualService when only the reviews weights change", async () => {
         const a = await renderProgram(ON);
         const b = await renderProgram({ ...DEV_CONFIG, bookinfo: { enabled: true, reviews: { weights: { v1: 20, v2: 80 } } } });
-        const key = (x: RecordedResource) => `${x.type}::${x.name}`;
-        const before = new Map(a.resources.map((x) => [key(x), JSON.stringify(x)]));
-        assert.deepStrictEqual(b.resources.filter((x) => before.get(key(x)) !== JSON.stringify(x)).map(key), [
-            "kubernetes:networking.istio.io/v1:VirtualService::reviews-vs",
-        ]);
+        assert.deepStrictEqual(changedResources(a, b), ["kubernetes:networking.istio.io/v1:VirtualService::reviews-vs"]);
     });
 });

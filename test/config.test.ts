@@ -3,19 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { CONFIG_KEYS, ConfigError, DEFAULTS, validateConfig } from "../components/config";
+import { CONFIG_KEYS, DEFAULTS, validateConfig } from "../components/config";
+import { problems } from "./configProblems";
 import { DEV_CONFIG, renderProgram } from "./mocks";
 
-/** The problems validateConfig reports for a raw config, or [] if it passes. */
-function problems(raw: Record<string, unknown>): string[] {
-    try {
-        validateConfig(raw);
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
-        return e.problems;
-    }
-}
 
 const weights = (w: unknown) => ({ canary: { weights: w } });
 

@@ -127,6 +127,26 @@ export function istioResources(r: Rendering, kind?: string): RecordedResource[] 
     return r.resources.filter((x) => /^kubernetes:[a-z.]+\.istio\.io\/[^:]+:/.test(x.type) && (kind === undefined || x.inputs.kind === kind));
 }
 
+/** `type::name`, as dependsOn lists record a resource. */
+export const ref = (x: RecordedResource) => `${x.type}::${x.name}`;
+
+/** The one resource of a list with this Kubernetes metadata.name. */
+export const named = (list: RecordedResource[], name: string) => one(list.filter((x) => x.inputs.metadata?.name === name), name);
+
+/** The one Helm release with this release name. */
+export const release = (r: Rendering, name: string) =>
+    one(r.resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release" && x.inputs.name === name), `release ${name}`);
+
+/** The resources of `after` whose type, name, inputs or options differ from `before`'s. */
+export function changedResources(before: Rendering, after: Rendering): string[] {
+    const old = new Map(before.resources.map((x) => [ref(x), JSON.stringify(x)]));
+    const keys = (r: Rendering) => r.resources.map(ref).sort();
+    if (JSON.stringify(keys(before)) !== JSON.stringify(keys(after))) {
+        throw new Error("the two renderings register different resources");
+    }
+    return after.resources.filter((x) => old.get(ref(x)) !== JSON.stringify(x)).map(ref);
+}
+
 export function one(list: RecordedResource[], what: string): RecordedResource {
     if (list.length !== 1) {
         throw new Error(`expected exactly one ${what}, found ${list.length}: ${list.map((x) => x.name).join(", ")}`);

@@ -1,22 +1,12 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ADDON_SERVICES } from "../components/addonValues";
-import { ConfigError, validateConfig } from "../components/config";
-import { DEV_CONFIG, byType, isSecret, istioResources, secretValue, one, RecordedResource, Rendering, renderDev, renderProgram } from "./mocks";
+import { validateConfig } from "../components/config";
+import { problems } from "./configProblems";
+import { byType, changedResources, DEV_CONFIG, isSecret, istioResources, one, ref, release, renderDev, Rendering, renderProgram, secretValue } from "./mocks";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
-const release = (r: Rendering, name: string) => one(byType(r, RELEASE).filter((x) => x.inputs.name === name), name);
-const ref = (x: RecordedResource) => `${x.type}::${x.name}`;
 
-function problems(raw: Record<string, unknown>): string[] {
-    try {
-        validateConfig(raw);
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError);
-        return e.problems;
-    }
-}
 
 /** The in-cluster URL of a Service the stack creates, read from what the stack registered. */
 function urlOf(r: Rendering, service: { name: string; port: number }): string {
@@ -143,10 +133,7 @@ describe("observability options", () => {
     it("changes only the Telemetry resource when only the sampling changes", async () => {
         const a = await renderDev();
         const b = await renderProgram({ ...DEV_CONFIG, observability: { samplingPercent: 50 } });
-        const before = new Map(a.resources.map((x) => [ref(x), JSON.stringify(x)]));
-        assert.deepStrictEqual(b.resources.filter((x) => before.get(ref(x)) !== JSON.stringify(x)).map(ref), [
-            "kubernetes:telemetry.istio.io/v1:Telemetry::observability-tracing",
-        ]);
+        assert.deepStrictEqual(changedResources(a, b), ["kubernetes:telemetry.istio.io/v1:Telemetry::observability-tracing"]);
     });
 
     it("installs an addon from a local chart path", async () => {

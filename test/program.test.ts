@@ -1,15 +1,12 @@
 import * as assert from "assert";
 import { gatewayPodLabels, injectionLabels } from "../components/labels";
-import { DEV_CONFIG, byType, renderDev, istioResources, one, RecordedResource, Rendering, renderProgram } from "./mocks";
+import { byType, changedResources, DEV_CONFIG, istioResources, named, one, ref, release, renderDev, Rendering, renderProgram } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 
-const release = (r: Rendering, helmName: string) => one(byType(r, RELEASE).filter((x) => x.inputs.name === helmName), `release ${helmName}`);
-const ref = (x: RecordedResource) => `${x.type}::${x.name}`;
-const named = (list: RecordedResource[], k8sName: string) => one(list.filter((x) => x.inputs.metadata?.name === k8sName), k8sName);
 const isSubset = (sub: Record<string, string>, sup: Record<string, string>) => Object.entries(sub).every(([k, v]) => sup[k] === v);
 
 describe("the program (dev stack, mocks)", () => {
@@ -245,14 +242,8 @@ describe("the canary property", () => {
     it("changes only the backend VirtualService when only the weights change", async () => {
         const before = await renderProgram({ canary: { weights: { v1: 80, v2: 20 } } });
         const after = await renderProgram({ canary: { weights: { v1: 50, v2: 50 } } });
-        const index = (x: Rendering) => new Map(x.resources.map((res) => [ref(res), res]));
-        const a = index(before);
-        const b = index(after);
-        assert.deepStrictEqual([...a.keys()].sort(), [...b.keys()].sort(), "the same resources exist");
-        const changed = [...a.keys()].filter(
-            (k) => JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k)),
-        );
-        assert.deepStrictEqual(changed, ["kubernetes:networking.istio.io/v1:VirtualService::backend-vs"]);
+        // Every resource, its inputs and its options (dependsOn, parent, provider) are compared.
+        assert.deepStrictEqual(changedResources(before, after), ["kubernetes:networking.istio.io/v1:VirtualService::backend-vs"]);
         const weights = (x: Rendering) =>
             named(istioResources(x, "VirtualService"), "backend").inputs.spec.http[0].route.map((d: { weight: number }) => d.weight);
         assert.deepStrictEqual(weights(after), [50, 50]);

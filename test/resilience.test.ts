@@ -1,20 +1,11 @@
 import * as assert from "assert";
-import { ConfigError, validateConfig } from "../components/config";
-import { DEV_CONFIG, istioResources, one, RecordedResource, Rendering, renderDev, renderProgram } from "./mocks";
+import { validateConfig } from "../components/config";
+import { problems } from "./configProblems";
+import { changedResources, DEV_CONFIG, istioResources, named, one, renderDev, Rendering, renderProgram } from "./mocks";
 
-const named = (list: RecordedResource[], name: string) => one(list.filter((x) => x.inputs.metadata?.name === name), name);
 const backendVs = (r: Rendering) => named(istioResources(r, "VirtualService"), "backend").inputs.spec;
 const backendDr = (r: Rendering) => named(istioResources(r, "DestinationRule"), "backend").inputs.spec;
 
-function problems(raw: Record<string, unknown>): string[] {
-    try {
-        validateConfig(raw);
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError);
-        return e.problems;
-    }
-}
 
 describe("resilience defaults (dev stack)", () => {
     let r: Rendering;
@@ -109,10 +100,10 @@ describe("resilience knobs", () => {
     it("changes only the DestinationRules when only the traffic policy changes", async () => {
         const a = await renderDev();
         const b = await renderProgram({ ...DEV_CONFIG, resilience: { loadBalancer: "RANDOM" } });
-        const key = (x: RecordedResource) => `${x.type}::${x.name}`;
-        const before = new Map(a.resources.map((x) => [key(x), JSON.stringify(x)]));
-        const changed = b.resources.filter((x) => before.get(key(x)) !== JSON.stringify(x)).map((x) => x.name).sort();
-        assert.deepStrictEqual(changed, ["backend-dr", "frontend-dr"]);
+        assert.deepStrictEqual(changedResources(a, b).sort(), [
+            "kubernetes:networking.istio.io/v1:DestinationRule::backend-dr",
+            "kubernetes:networking.istio.io/v1:DestinationRule::frontend-dr",
+        ]);
     });
 
     const bad: Array<[string, Record<string, unknown>, string]> = [

@@ -1,19 +1,10 @@
 import * as assert from "assert";
-import { ConfigError, validateConfig } from "../components/config";
-import { DEV_CONFIG, byType, renderDev, istioResources, one, RecordedResource, Rendering, renderProgram } from "./mocks";
 
-const named = (list: RecordedResource[], name: string) => one(list.filter((x) => x.inputs.metadata?.name === name), name);
+import { problems } from "./configProblems";
+import { byType, DEV_CONFIG, istioResources, named, one, renderDev, Rendering, renderProgram } from "./mocks";
+
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 
-function problems(raw: Record<string, unknown>): string[] {
-    try {
-        validateConfig(raw);
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError);
-        return e.problems;
-    }
-}
 
 const JWKS = JSON.stringify({ keys: [{ kty: "RSA", e: "AQAB", n: "xyz", kid: "k1" }] });
 

@@ -22,6 +22,8 @@ const ISTIO_VERSION = env("ISTIO_VERSION");
 const ISTIOCTL = env("ISTIOCTL");
 
 const kube = new KubeClient(KUBECONFIG);
+/** The engine's own output goes to a log file the runner shows on failure. */
+const pulumiLog = (text: string) => fs.appendFileSync(path.join(WORK, "pulumi.log"), text);
 const timings: Array<[string, number]> = [];
 const results: Array<[string, boolean, string]> = [];
 
@@ -125,6 +127,20 @@ function changesOf(events: EngineEvent[]): Array<[string, string]> {
         .map((e) => [e.resourcePreEvent!.metadata.op, e.resourcePreEvent!.metadata.urn] as [string, string]);
 }
 
+/** Sets config (by path), runs `up`, and checks that it updated exactly one VirtualService. */
+async function upChangingOnly(stack: Stack, label: string, config: Record<string, string>, virtualService: string): Promise<void> {
+    for (const [key, value] of Object.entries(config)) {
+        await stack.setConfig(key, { value }, true);
+    }
+    const events: EngineEvent[] = [];
+    await timed(label, () => stack.up({ onOutput: pulumiLog, onEvent: (e) => events.push(e) }));
+    const changes = changesOf(events);
+    check(
+        changes.length === 1 && changes[0][0] === "update" && changes[0][1].endsWith(`VirtualService::${virtualService}`),
+        `expected one update of ${virtualService}, got ${JSON.stringify(changes)}`,
+    );
+}
+
 async function backendWeights(): Promise<Record<string, number>> {
     const vs = await kube.get(objectPath("networking.istio.io/v1", "VirtualService", "backend", "mesh-demo"));
     check(vs, "the backend VirtualService is not in the API server");
@@ -163,7 +179,7 @@ async function main(): Promise<void> {
     for (const addon of ["prometheus", "grafana", "kiali"]) {
         await stack.setConfig(`observability.${addon}.enabled`, { value: "false" }, true);
     }
-    const output = (s: string) => fs.appendFileSync(path.join(WORK, "pulumi.log"), s);
+    const output = pulumiLog;
     let objects: StackObject[] = [];
 
     const upOk = await step("1. up of the dev stack from nothing creates every object", async () => {
@@ -199,15 +215,7 @@ async function main(): Promise<void> {
         });
 
         await step("3. changing only the weights updates exactly the backend VirtualService", async () => {
-            await stack.setConfig("canary.weights.v1", { value: "50" }, true);
-            await stack.setConfig("canary.weights.v2", { value: "50" }, true);
-            const events: EngineEvent[] = [];
-            await timed("weight-change up", () => stack.up({ onOutput: output, onEvent: (e) => events.push(e) }));
-            const changes = changesOf(events);
-            check(
-                changes.length === 1 && changes[0][0] === "update" && changes[0][1].endsWith("VirtualService::backend-vs"),
-                `expected one update of backend-vs, got ${JSON.stringify(changes)}`,
-            );
+            await upChangingOnly(stack, "weight-change up", { "canary.weights.v1": "50", "canary.weights.v2": "50" }, "backend-vs");
             const weights = await backendWeights();
             check(weights.v1 === 50 && weights.v2 === 50, `API server holds weights ${JSON.stringify(weights)}`);
         });
@@ -281,15 +289,7 @@ async function main(): Promise<void> {
         });
 
         await step("7. shifting Bookinfo's reviews weights updates exactly the reviews VirtualService", async () => {
-            await stack.setConfig("bookinfo.reviews.weights.v1", { value: "50" }, true);
-            await stack.setConfig("bookinfo.reviews.weights.v3", { value: "50" }, true);
-            const events: EngineEvent[] = [];
-            await timed("reviews-shift up", () => stack.up({ onOutput: output, onEvent: (e) => events.push(e) }));
-            const changes = changesOf(events);
-            check(
-                changes.length === 1 && changes[0][0] === "update" && changes[0][1].endsWith("VirtualService::reviews-vs"),
-                `expected one update of reviews-vs, got ${JSON.stringify(changes)}`,
-            );
+            await upChangingOnly(stack, "reviews-shift up", { "bookinfo.reviews.weights.v1": "50", "bookinfo.reviews.weights.v3": "50" }, "reviews-vs");
             const vs = await kube.get(objectPath("networking.istio.io/v1", "VirtualService", "reviews", "bookinfo"));
             const weighted = vs?.spec.http.find((h: { name: string }) => h.name === "weighted");
             const weights = Object.fromEntries(weighted.route.map((r: any) => [r.destination.subset, r.weight]));

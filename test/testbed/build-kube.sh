@@ -52,22 +52,10 @@ for a in "$@"; do
   esac
 done
 
-log() { printf '[build-kube] %s\n' "$*" >&2; }
-
-# --- Go toolchain (only looked up when something must be built) ---------------------------------
-GO=
-need_go() {
-  [ -z "$GO" ] || return 0
-  if command -v go >/dev/null 2>&1; then GO=$(command -v go)
-  elif [ -x /usr/local/go/bin/go ]; then GO=/usr/local/go/bin/go
-  else echo "build-kube.sh: no Go toolchain (go on PATH or /usr/local/go/bin/go)" >&2; exit 1; fi
-  log "go: $("$GO" version)  cache: $CACHE"
-}
-
-mkdir -p "$CACHE"
-# Serialize concurrent runs (two CI steps, two shells) on the same cache.
-exec 9>"$CACHE/.build-kube.lock"
-flock 9
+TB_NAME=build-kube
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+lock_cache
 # Leftovers of an interrupted run (only this script's own prefixes; safe under the lock).
 rm -rf "$CACHE"/.mod-kube-* "$CACHE"/.mod-etcd-* "$CACHE"/.kube-v* "$CACHE"/.etcd-v*
 

@@ -88,22 +88,10 @@ done
 # inputs are still verified against pinned hashes.
 export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi
 
-log() { printf '[build-pulumi] %s\n' "$*" >&2; }
-
-# --- Go toolchain (only looked up when something must be built) ---------------------------------
-GO=
-need_go() {
-  [ -z "$GO" ] || return 0
-  if command -v go >/dev/null 2>&1; then GO=$(command -v go)
-  elif [ -x /usr/local/go/bin/go ]; then GO=/usr/local/go/bin/go
-  else echo "build-pulumi.sh: no Go toolchain (go on PATH or /usr/local/go/bin/go)" >&2; exit 1; fi
-  log "go: $("$GO" version)  cache: $CACHE"
-}
-
-mkdir -p "$CACHE"
-# Serialize concurrent runs (two CI steps, two shells) on the same cache.
-exec 9>"$CACHE/.build-pulumi.lock"
-flock 9
+TB_NAME=build-pulumi
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+lock_cache
 
 # A cache entry is current when all its binaries exist and its BUILD-INFO matches.
 is_current() { # dir stamp bin...
