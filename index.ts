@@ -8,7 +8,11 @@ import { readRawConfig, validateConfig } from "./components/config";
 import { Bookinfo } from "./components/bookinfo";
 import { bookinfoPolicies } from "./components/bookinfoConfig";
 import { DemoApp } from "./components/demoApp";
-import { GATEWAY_HTTP_PORT, gatewayPrincipal, IngressGateway } from "./components/ingressGateway";
+import {
+  GATEWAY_HTTP_PORT,
+  gatewayPrincipal,
+  IngressGateway,
+} from "./components/ingressGateway";
 import { IstioControlPlane } from "./components/istioControlPlane";
 import { Observability } from "./components/observability";
 import { routingPolicyFor } from "./components/resilienceConfig";
@@ -19,94 +23,112 @@ const config = validateConfig(readRawConfig(pulumi.getProject()));
 const provider = new k8s.Provider("k8s", {});
 
 const istio = new IstioControlPlane(
-    "istio",
-    { istio: config.istio, mtlsMode: config.security.mtlsMode, cni: config.security.cni,
-      tracing: config.observability.jaeger.enabled, skipAwait: config.skipAwait },
-    { provider },
+  "istio",
+  {
+    istio: config.istio,
+    mtlsMode: config.security.mtlsMode,
+    cni: config.security.cni,
+    tracing: config.observability.jaeger.enabled,
+    skipAwait: config.skipAwait,
+  },
+  { provider },
 );
 
 const demo = new DemoApp(
-    "demo",
-    {
-        namespace: config.appNamespace,
-        backendVersions: config.canary.weights,
-        backendPolicy: routingPolicyFor(config.resilience, "backend", {
-            headerRoutes: config.canary.header ? [config.canary.header] : [],
-            mirror: config.canary.mirror,
-        }),
-        frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
-        images: config.images,
-        crds: istio.base,
-        istiod: istio.istiod,
-        ingressPrincipal: gatewayPrincipal(config.ingress.namespace),
-        restricted: config.security.cni,
-        skipAwait: config.skipAwait,
-    },
-    { provider },
+  "demo",
+  {
+    namespace: config.appNamespace,
+    backendVersions: config.canary.weights,
+    backendPolicy: routingPolicyFor(config.resilience, "backend", {
+      headerRoutes: config.canary.header ? [config.canary.header] : [],
+      mirror: config.canary.mirror,
+    }),
+    frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
+    images: config.images,
+    crds: istio.base,
+    istiod: istio.istiod,
+    ingressPrincipal: gatewayPrincipal(config.ingress.namespace),
+    restricted: config.security.cni,
+    skipAwait: config.skipAwait,
+  },
+  { provider },
 );
 
 const bookinfoConfig = config.bookinfo;
 const bookinfo = bookinfoConfig.enabled
-    ? new Bookinfo(
-          "bookinfo",
-          {
-              namespace: bookinfoConfig.namespace,
-              imageHub: bookinfoConfig.imageHub,
-              imageTag: bookinfoConfig.imageTag,
-              reviewsWeights: bookinfoConfig.reviewsWeights,
-              policies: bookinfoPolicies(bookinfoConfig, config.resilience),
-              ingressPrincipal: gatewayPrincipal(config.ingress.namespace),
-              restricted: config.security.cni,
-              crds: istio.base,
-              istiod: istio.istiod,
-              skipAwait: config.skipAwait,
-          },
-          { provider },
-      )
-    : undefined;
-
-const ingress = new IngressGateway(
-    "ingress",
-    {
-        istio: config.istio,
-        namespace: config.ingress.namespace,
-        serviceType: config.ingress.serviceType,
-        // Bookinfo's exact paths first: the demo app's catch-all "/" would shadow them.
-        routes: [...(bookinfo?.ingressRoutes ?? []), ...demo.ingressRoutes],
-        jwt: config.security.jwt,
-        rateLimit: config.security.rateLimit,
+  ? new Bookinfo(
+      "bookinfo",
+      {
+        namespace: bookinfoConfig.namespace,
+        imageHub: bookinfoConfig.imageHub,
+        imageTag: bookinfoConfig.imageTag,
+        reviewsWeights: bookinfoConfig.reviewsWeights,
+        policies: bookinfoPolicies(bookinfoConfig, config.resilience),
+        ingressPrincipal: gatewayPrincipal(config.ingress.namespace),
+        restricted: config.security.cni,
         crds: istio.base,
         istiod: istio.istiod,
         skipAwait: config.skipAwait,
-    },
-    { provider },
+      },
+      { provider },
+    )
+  : undefined;
+
+const ingress = new IngressGateway(
+  "ingress",
+  {
+    istio: config.istio,
+    namespace: config.ingress.namespace,
+    serviceType: config.ingress.serviceType,
+    // Bookinfo's exact paths first: the demo app's catch-all "/" would shadow them.
+    routes: [...(bookinfo?.ingressRoutes ?? []), ...demo.ingressRoutes],
+    jwt: config.security.jwt,
+    rateLimit: config.security.rateLimit,
+    crds: istio.base,
+    istiod: istio.istiod,
+    skipAwait: config.skipAwait,
+  },
+  { provider },
 );
 
 const observability = new Observability(
-    "observability",
-    { config: config.observability, crds: istio.base, namespace: istio.namespace, skipAwait: config.skipAwait },
-    { provider },
+  "observability",
+  {
+    config: config.observability,
+    crds: istio.base,
+    namespace: istio.namespace,
+    skipAwait: config.skipAwait,
+  },
+  { provider },
 );
 
 const localPort = 8080;
 
 /** The traffic split in effect, version to percent. */
-export const canaryWeights = Object.fromEntries(config.canary.weights.map((w) => [w.version, w.weight]));
+export const canaryWeights = Object.fromEntries(
+  config.canary.weights.map((w) => [w.version, w.weight]),
+);
 /** Every backend version deployed, including those at weight 0. */
 export const backendVersions = config.canary.weights.map((w) => w.version);
 export const istioVersion = config.istio.version;
 export const appNamespace = config.appNamespace;
-export const ingressService = { name: ingress.serviceName, namespace: ingress.namespace, port: GATEWAY_HTTP_PORT };
+export const ingressService = {
+  name: ingress.serviceName,
+  namespace: ingress.namespace,
+  port: GATEWAY_HTTP_PORT,
+};
 export const portForwardCommand = `kubectl -n ${ingress.namespace} port-forward svc/${ingress.serviceName} ${localPort}:${GATEWAY_HTTP_PORT}`;
 export const curlCommand = `curl -s http://localhost:${localPort}/`;
 /** Bookinfo's product page (through the same port-forward) and reviews split, or null when disabled. */
 export const bookinfoApp = bookinfo
-    ? {
-          namespace: bookinfoConfig.namespace,
-          url: `http://localhost:${localPort}/productpage`,
-          reviewsWeights: Object.fromEntries(bookinfoConfig.reviewsWeights.map((w) => [w.version, w.weight])),
-      }
-    : null;
+  ? {
+      namespace: bookinfoConfig.namespace,
+      url: `http://localhost:${localPort}/productpage`,
+      reviewsWeights: Object.fromEntries(
+        bookinfoConfig.reviewsWeights.map((w) => [w.version, w.weight]),
+      ),
+    }
+  : null;
 /** For each enabled dashboard: the port-forward command and the URL it opens. */
 export const dashboards = observability.dashboards;
 /** Grafana's generated admin password (user "admin"); `pulumi stack output --show-secrets` reveals it. */

@@ -6,119 +6,162 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Checker, DNS_LABEL, isPlainObject, SEMVER, show, validateWeights } from "./configChecker";
-import { BOOKINFO_SERVICES, BookinfoConfig, validateBookinfo } from "./bookinfoConfig";
-import { ObservabilityConfig, validateObservability } from "./observabilityConfig";
-import { ResilienceConfig, validateHeaderRoute, validateMirror, validateResilience } from "./resilienceConfig";
+import {
+  Checker,
+  DNS_LABEL,
+  isPlainObject,
+  SEMVER,
+  show,
+  validateWeights,
+} from "./configChecker";
+import {
+  BOOKINFO_SERVICES,
+  BookinfoConfig,
+  validateBookinfo,
+} from "./bookinfoConfig";
+import {
+  ObservabilityConfig,
+  validateObservability,
+} from "./observabilityConfig";
+import {
+  ResilienceConfig,
+  validateHeaderRoute,
+  validateMirror,
+  validateResilience,
+} from "./resilienceConfig";
 import { HeaderRoute } from "./routingPolicy";
 import { SecurityConfig, validateSecurity } from "./securityConfig";
 
 /** Kubernetes resource requests and limits, as the Kubernetes API spells them. */
 export interface Resources {
-    requests: { cpu: string; memory: string };
-    limits: { cpu: string; memory: string };
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
 }
 
 /** Where the Istio charts come from: a Helm repository, or a local directory (air-gapped). */
 export interface IstioConfig {
-    /** Istio release; charts and images use it. */
-    version: string;
-    /** Helm repository holding the `base`, `istiod` and `gateway` charts. */
-    chartRepo: string;
-    /** Local directory with `base/`, `istiod/` and `gateway/` chart folders; wins over chartRepo. */
-    chartDir?: string;
-    /** Image registry for istiod, proxies and the gateway. */
-    hub: string;
-    /** Image tag; defaults to the version. */
-    tag: string;
-    /** istiod's requests and limits. */
-    istiodResources: Resources;
+  /** Istio release; charts and images use it. */
+  version: string;
+  /** Helm repository holding the `base`, `istiod` and `gateway` charts. */
+  chartRepo: string;
+  /** Local directory with `base/`, `istiod/` and `gateway/` chart folders; wins over chartRepo. */
+  chartDir?: string;
+  /** Image registry for istiod, proxies and the gateway. */
+  hub: string;
+  /** Image tag; defaults to the version. */
+  tag: string;
+  /** istiod's requests and limits. */
+  istiodResources: Resources;
 }
 
 export type IngressServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 
 export interface IngressConfig {
-    /** Namespace of the ingress gateway (not the app's: the gateway must be injectable). */
-    namespace: string;
-    /** Type of the gateway's Service. */
-    serviceType: IngressServiceType;
+  /** Namespace of the ingress gateway (not the app's: the gateway must be injectable). */
+  namespace: string;
+  /** Type of the gateway's Service. */
+  serviceType: IngressServiceType;
 }
 
 /** One deployed version of a service and the share of traffic it receives. */
 export interface VersionWeight {
-    version: string;
-    weight: number;
+  version: string;
+  weight: number;
 }
 
 /** The demo backend's canary: weights, and optionally a header route and mirroring. */
 export interface CanaryConfig {
-    /** Versions and their weights, in the order the user listed them. */
-    weights: VersionWeight[];
-    /** Requests carrying this header value go to one version regardless of weights. */
-    header?: HeaderRoute;
-    /** Shadow a percentage of live traffic to a version. */
-    mirror?: { version: string; percent: number };
+  /** Versions and their weights, in the order the user listed them. */
+  weights: VersionWeight[];
+  /** Requests carrying this header value go to one version regardless of weights. */
+  header?: HeaderRoute;
+  /** Shadow a percentage of live traffic to a version. */
+  mirror?: { version: string; percent: number };
 }
 
 /** The versioned services of the demo app, which `resilience.faults` may target. */
 export const DEMO_SERVICES = ["frontend", "backend"];
 
 export interface MeshConfig {
-    istio: IstioConfig;
-    ingress: IngressConfig;
-    /** Namespace of the demo app, labelled for sidecar injection. */
-    appNamespace: string;
-    /** Container images of the demo app. */
-    images: { frontend: string; backend: string };
-    /** Backend versions, weights and canary routing. */
-    canary: CanaryConfig;
-    /** Traffic policy, timeouts, retries and faults of every versioned service. */
-    resilience: ResilienceConfig;
-    /** Prometheus, Grafana, Kiali, Jaeger and tracing. */
-    observability: ObservabilityConfig;
-    /** Istio's Bookinfo sample and its exercises. */
-    bookinfo: BookinfoConfig;
-    /** mTLS, authorization and edge protection. */
-    security: SecurityConfig;
-    /** When true, nothing waits for readiness (Helm releases and workloads). */
-    skipAwait: boolean;
+  istio: IstioConfig;
+  ingress: IngressConfig;
+  /** Namespace of the demo app, labelled for sidecar injection. */
+  appNamespace: string;
+  /** Container images of the demo app. */
+  images: { frontend: string; backend: string };
+  /** Backend versions, weights and canary routing. */
+  canary: CanaryConfig;
+  /** Traffic policy, timeouts, retries and faults of every versioned service. */
+  resilience: ResilienceConfig;
+  /** Prometheus, Grafana, Kiali, Jaeger and tracing. */
+  observability: ObservabilityConfig;
+  /** Istio's Bookinfo sample and its exercises. */
+  bookinfo: BookinfoConfig;
+  /** mTLS, authorization and edge protection. */
+  security: SecurityConfig;
+  /** When true, nothing waits for readiness (Helm releases and workloads). */
+  skipAwait: boolean;
 }
 
-export const ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts";
+export const ISTIO_CHART_REPO =
+  "https://istio-release.storage.googleapis.com/charts";
 
 export const DEFAULTS = {
-    istio: {
-        version: "1.30.4",
-        chartRepo: ISTIO_CHART_REPO,
-        // Docker Hub: the 1.30 charts default to registry.istio.io, which Istio is retiring.
-        hub: "docker.io/istio",
-        istiodResources: {
-            requests: { cpu: "100m", memory: "256Mi" },
-            limits: { cpu: "1000m", memory: "1Gi" },
-        },
+  istio: {
+    version: "1.30.4",
+    chartRepo: ISTIO_CHART_REPO,
+    // Docker Hub: the 1.30 charts default to registry.istio.io, which Istio is retiring.
+    hub: "docker.io/istio",
+    istiodResources: {
+      requests: { cpu: "100m", memory: "256Mi" },
+      limits: { cpu: "1000m", memory: "1Gi" },
     },
-    ingress: { namespace: "istio-ingress", serviceType: "ClusterIP" as IngressServiceType },
-    appNamespace: "mesh-demo",
-    images: {
-        frontend: "nginxinc/nginx-unprivileged:1.27.4-alpine",
-        backend: "hashicorp/http-echo:1.0.0",
-    },
-    skipAwait: false,
+  },
+  ingress: {
+    namespace: "istio-ingress",
+    serviceType: "ClusterIP" as IngressServiceType,
+  },
+  appNamespace: "mesh-demo",
+  images: {
+    frontend: "nginxinc/nginx-unprivileged:1.27.4-alpine",
+    backend: "hashicorp/http-echo:1.0.0",
+  },
+  skipAwait: false,
 };
 
 /** Every top-level key this program reads; anything else in the project's namespace is a typo. */
-export const CONFIG_KEYS = ["istio", "ingress", "appNamespace", "images", "canary", "security", "resilience", "observability", "bookinfo", "skipAwait"] as const;
-const OBJECT_KEYS = new Set(["istio", "ingress", "images", "canary", "security", "resilience", "observability", "bookinfo"]);
+export const CONFIG_KEYS = [
+  "istio",
+  "ingress",
+  "appNamespace",
+  "images",
+  "canary",
+  "security",
+  "resilience",
+  "observability",
+  "bookinfo",
+  "skipAwait",
+] as const;
+const OBJECT_KEYS = new Set([
+  "istio",
+  "ingress",
+  "images",
+  "canary",
+  "security",
+  "resilience",
+  "observability",
+  "bookinfo",
+]);
 
 /** Raised for invalid stack configuration; Pulumi prints its message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
-    constructor(readonly problems: string[]) {
-        super(
-            "Invalid stack configuration (nothing was deployed):\n" +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
-        this.name = "ConfigError";
-    }
+  constructor(readonly problems: string[]) {
+    super(
+      "Invalid stack configuration (nothing was deployed):\n" +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
 }
 
 /**
@@ -127,114 +170,201 @@ export class ConfigError extends pulumi.RunError {
  * name too, so validation can reject typos.
  */
 export function readRawConfig(projectName: string): Record<string, unknown> {
-    const prefix = `${projectName}:`;
-    const raw: Record<string, unknown> = {};
-    const parseErrors: string[] = [];
-    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (!fullKey.startsWith(prefix)) {
-            continue;
-        }
-        const key = fullKey.slice(prefix.length);
-        if (OBJECT_KEYS.has(key)) {
-            try {
-                raw[key] = JSON.parse(value);
-            } catch {
-                parseErrors.push(
-                    `${key} must be an object (got ${JSON.stringify(value)}); set its fields with ` +
-                        `'pulumi config set --path ${key}.<field> <value>'`,
-                );
-            }
-        } else {
-            raw[key] = value;
-        }
+  const prefix = `${projectName}:`;
+  const raw: Record<string, unknown> = {};
+  const parseErrors: string[] = [];
+  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!fullKey.startsWith(prefix)) {
+      continue;
     }
-    if (parseErrors.length > 0) {
-        throw new ConfigError(parseErrors);
+    const key = fullKey.slice(prefix.length);
+    if (OBJECT_KEYS.has(key)) {
+      try {
+        raw[key] = JSON.parse(value);
+      } catch {
+        parseErrors.push(
+          `${key} must be an object (got ${JSON.stringify(value)}); set its fields with ` +
+            `'pulumi config set --path ${key}.<field> <value>'`,
+        );
+      }
+    } else {
+      raw[key] = value;
     }
-    return raw;
+  }
+  if (parseErrors.length > 0) {
+    throw new ConfigError(parseErrors);
+  }
+  return raw;
 }
 
 /** Validates and defaults the raw config. Throws a ConfigError naming every bad key. */
 export function validateConfig(raw: Record<string, unknown>): MeshConfig {
-    const c = new Checker();
-    for (const key of Object.keys(raw)) {
-        if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-            c.fail(`${key} is not a setting of this program; known keys: ${CONFIG_KEYS.join(", ")}`);
-        }
+  const c = new Checker();
+  for (const key of Object.keys(raw)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      c.fail(
+        `${key} is not a setting of this program; known keys: ${CONFIG_KEYS.join(", ")}`,
+      );
     }
+  }
 
-    const istioRaw = c.object("istio", raw.istio, ["version", "chartRepo", "chartDir", "hub", "tag", "istiodResources"]);
-    const version = c.string("istio.version", istioRaw.version, DEFAULTS.istio.version, {
-        re: SEMVER,
-        hint: "must be an Istio release such as 1.30.4",
-    });
-    const chartRepo = c.helmRepo("istio.chartRepo", istioRaw.chartRepo, DEFAULTS.istio.chartRepo);
-    const chartDir = istioRaw.chartDir === undefined ? undefined : c.string("istio.chartDir", istioRaw.chartDir, "");
-    const istio: IstioConfig = {
-        version,
-        chartRepo,
-        chartDir: chartDir || undefined,
-        hub: c.string("istio.hub", istioRaw.hub, DEFAULTS.istio.hub),
-        tag: c.string("istio.tag", istioRaw.tag, version),
-        istiodResources: c.resources("istio.istiodResources", istioRaw.istiodResources, DEFAULTS.istio.istiodResources),
-    };
+  const istioRaw = c.object("istio", raw.istio, [
+    "version",
+    "chartRepo",
+    "chartDir",
+    "hub",
+    "tag",
+    "istiodResources",
+  ]);
+  const version = c.string(
+    "istio.version",
+    istioRaw.version,
+    DEFAULTS.istio.version,
+    {
+      re: SEMVER,
+      hint: "must be an Istio release such as 1.30.4",
+    },
+  );
+  const chartRepo = c.helmRepo(
+    "istio.chartRepo",
+    istioRaw.chartRepo,
+    DEFAULTS.istio.chartRepo,
+  );
+  const chartDir =
+    istioRaw.chartDir === undefined
+      ? undefined
+      : c.string("istio.chartDir", istioRaw.chartDir, "");
+  const istio: IstioConfig = {
+    version,
+    chartRepo,
+    chartDir: chartDir || undefined,
+    hub: c.string("istio.hub", istioRaw.hub, DEFAULTS.istio.hub),
+    tag: c.string("istio.tag", istioRaw.tag, version),
+    istiodResources: c.resources(
+      "istio.istiodResources",
+      istioRaw.istiodResources,
+      DEFAULTS.istio.istiodResources,
+    ),
+  };
 
-    const ingressRaw = c.object("ingress", raw.ingress, ["namespace", "serviceType"]);
-    const ingress: IngressConfig = {
-        namespace: c.namespace("ingress.namespace", ingressRaw.namespace, DEFAULTS.ingress.namespace),
-        serviceType: c.oneOf(
-            "ingress.serviceType",
-            ingressRaw.serviceType,
-            ["ClusterIP", "NodePort", "LoadBalancer"] as const,
-            DEFAULTS.ingress.serviceType,
-        ),
-    };
+  const ingressRaw = c.object("ingress", raw.ingress, [
+    "namespace",
+    "serviceType",
+  ]);
+  const ingress: IngressConfig = {
+    namespace: c.namespace(
+      "ingress.namespace",
+      ingressRaw.namespace,
+      DEFAULTS.ingress.namespace,
+    ),
+    serviceType: c.oneOf(
+      "ingress.serviceType",
+      ingressRaw.serviceType,
+      ["ClusterIP", "NodePort", "LoadBalancer"] as const,
+      DEFAULTS.ingress.serviceType,
+    ),
+  };
 
-    const appNamespace = c.namespace("appNamespace", raw.appNamespace, DEFAULTS.appNamespace);
-    if (appNamespace === ingress.namespace) {
-        c.fail(`appNamespace must differ from ingress.namespace (both are ${show(appNamespace)}); the gateway gets a namespace of its own`);
+  const appNamespace = c.namespace(
+    "appNamespace",
+    raw.appNamespace,
+    DEFAULTS.appNamespace,
+  );
+  if (appNamespace === ingress.namespace) {
+    c.fail(
+      `appNamespace must differ from ingress.namespace (both are ${show(appNamespace)}); the gateway gets a namespace of its own`,
+    );
+  }
+
+  const imagesRaw = c.object("images", raw.images, ["frontend", "backend"]);
+  const images = {
+    frontend: c.image(
+      "images.frontend",
+      imagesRaw.frontend,
+      DEFAULTS.images.frontend,
+    ),
+    backend: c.image(
+      "images.backend",
+      imagesRaw.backend,
+      DEFAULTS.images.backend,
+    ),
+  };
+
+  const canary: CanaryConfig = { weights: [] };
+  if (raw.canary === undefined) {
+    c.fail(
+      `canary.weights is not set; give each backend version a weight, e.g. 'pulumi config set --path canary.weights.v1 100'`,
+    );
+  } else {
+    const canaryRaw = c.object("canary", raw.canary, [
+      "weights",
+      "header",
+      "mirror",
+    ]);
+    if (isPlainObject(raw.canary)) {
+      canary.weights = validateWeights(c, "canary.weights", canaryRaw.weights);
+      canary.header = validateHeaderRoute(
+        c,
+        "canary.header",
+        canaryRaw.header,
+        canary.weights,
+      );
+      canary.mirror = validateMirror(
+        c,
+        "canary.mirror",
+        canaryRaw.mirror,
+        canary.weights,
+      );
     }
+  }
 
-    const imagesRaw = c.object("images", raw.images, ["frontend", "backend"]);
-    const images = {
-        frontend: c.image("images.frontend", imagesRaw.frontend, DEFAULTS.images.frontend),
-        backend: c.image("images.backend", imagesRaw.backend, DEFAULTS.images.backend),
-    };
+  const observability = validateObservability(c, raw.observability);
+  const bookinfo = validateBookinfo(c, raw.bookinfo);
+  if (
+    bookinfo.enabled &&
+    [appNamespace, ingress.namespace].includes(bookinfo.namespace)
+  ) {
+    c.fail(
+      `bookinfo.namespace must differ from appNamespace and ingress.namespace (got ${show(bookinfo.namespace)}); Bookinfo gets a namespace of its own`,
+    );
+  }
+  const resilience = validateResilience(c, raw.resilience, [
+    ...DEMO_SERVICES,
+    ...(bookinfo.enabled ? BOOKINFO_SERVICES : []),
+  ]);
+  const security = validateSecurity(c, raw.security);
+  if (chartDir) {
+    const charts = [
+      "base",
+      "istiod",
+      "gateway",
+      ...(security.cni ? ["cni"] : []),
+    ];
+    const missing = charts.filter(
+      (ch) => !fs.existsSync(path.join(chartDir, ch, "Chart.yaml")),
+    );
+    if (missing.length > 0) {
+      c.fail(
+        `istio.chartDir must hold the charts ${charts.map((ch) => `${ch}/`).join(", ")}, each with a Chart.yaml ` +
+          `(got ${show(chartDir)}, missing ${missing.join(", ")}); point it at an unpacked copy of Istio's charts`,
+      );
+    }
+  }
+  const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
 
-    const canary: CanaryConfig = { weights: [] };
-    if (raw.canary === undefined) {
-        c.fail(`canary.weights is not set; give each backend version a weight, e.g. 'pulumi config set --path canary.weights.v1 100'`);
-    } else {
-        const canaryRaw = c.object("canary", raw.canary, ["weights", "header", "mirror"]);
-        if (isPlainObject(raw.canary)) {
-            canary.weights = validateWeights(c, "canary.weights", canaryRaw.weights);
-            canary.header = validateHeaderRoute(c, "canary.header", canaryRaw.header, canary.weights);
-            canary.mirror = validateMirror(c, "canary.mirror", canaryRaw.mirror, canary.weights);
-        }
-    }
-
-    const observability = validateObservability(c, raw.observability);
-    const bookinfo = validateBookinfo(c, raw.bookinfo);
-    if (bookinfo.enabled && [appNamespace, ingress.namespace].includes(bookinfo.namespace)) {
-        c.fail(`bookinfo.namespace must differ from appNamespace and ingress.namespace (got ${show(bookinfo.namespace)}); Bookinfo gets a namespace of its own`);
-    }
-    const resilience = validateResilience(c, raw.resilience, [...DEMO_SERVICES, ...(bookinfo.enabled ? BOOKINFO_SERVICES : [])]);
-    const security = validateSecurity(c, raw.security);
-    if (chartDir) {
-        const charts = ["base", "istiod", "gateway", ...(security.cni ? ["cni"] : [])];
-        const missing = charts.filter((ch) => !fs.existsSync(path.join(chartDir, ch, "Chart.yaml")));
-        if (missing.length > 0) {
-            c.fail(
-                `istio.chartDir must hold the charts ${charts.map((ch) => `${ch}/`).join(", ")}, each with a Chart.yaml ` +
-                    `(got ${show(chartDir)}, missing ${missing.join(", ")}); point it at an unpacked copy of Istio's charts`,
-            );
-        }
-    }
-    const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
-
-    if (c.problems.length > 0) {
-        throw new ConfigError(c.problems);
-    }
-    return { istio, ingress, appNamespace, images, canary, resilience, observability, bookinfo, security, skipAwait };
+  if (c.problems.length > 0) {
+    throw new ConfigError(c.problems);
+  }
+  return {
+    istio,
+    ingress,
+    appNamespace,
+    images,
+    canary,
+    resilience,
+    observability,
+    bookinfo,
+    security,
+    skipAwait,
+  };
 }
-

@@ -8,26 +8,26 @@ import { principal } from "./securitySpecs";
 import { VersionedService } from "./versionedService";
 
 export interface DemoAppArgs {
-    /** Namespace created for the app and labelled for sidecar injection. */
-    readonly namespace: string;
-    /** Backend versions and weights (validated config). */
-    readonly backendVersions: VersionWeight[];
-    /** Routing policy of the backend (and its canary header route and mirroring). */
-    readonly backendPolicy: RoutingPolicy;
-    /** Routing policy of the frontend. */
-    readonly frontendPolicy: RoutingPolicy;
-    /** Pinned images: an nginx (unprivileged) frontend and an http-echo backend. */
-    readonly images: { frontend: string; backend: string };
-    /** The Istio CRDs (the `base` release). */
-    readonly crds: pulumi.Resource;
-    /** istiod (its release), needed before any injected pod. */
-    readonly istiod: pulumi.Resource;
-    /** SPIFFE principal of the ingress gateway, the only caller the frontend admits. */
-    readonly ingressPrincipal: string;
-    /** Enforce the restricted Pod Security Standard on the namespace (needs istio-cni). Defaults to false. */
-    readonly restricted?: boolean;
-    /** When true nothing waits for readiness. Defaults to false. */
-    readonly skipAwait?: boolean;
+  /** Namespace created for the app and labelled for sidecar injection. */
+  readonly namespace: string;
+  /** Backend versions and weights (validated config). */
+  readonly backendVersions: VersionWeight[];
+  /** Routing policy of the backend (and its canary header route and mirroring). */
+  readonly backendPolicy: RoutingPolicy;
+  /** Routing policy of the frontend. */
+  readonly frontendPolicy: RoutingPolicy;
+  /** Pinned images: an nginx (unprivileged) frontend and an http-echo backend. */
+  readonly images: { frontend: string; backend: string };
+  /** The Istio CRDs (the `base` release). */
+  readonly crds: pulumi.Resource;
+  /** istiod (its release), needed before any injected pod. */
+  readonly istiod: pulumi.Resource;
+  /** SPIFFE principal of the ingress gateway, the only caller the frontend admits. */
+  readonly ingressPrincipal: string;
+  /** Enforce the restricted Pod Security Standard on the namespace (needs istio-cni). Defaults to false. */
+  readonly restricted?: boolean;
+  /** When true nothing waits for readiness. Defaults to false. */
+  readonly skipAwait?: boolean;
 }
 
 /** Port both the frontend and the backend containers listen on. */
@@ -37,23 +37,26 @@ export const APP_CONTAINER_PORT = 8080;
  * nginx config of the frontend: every request is proxied to the backend Service, so the answer
  * names the backend version that served it. HTTP/1.1 because Envoy refuses nginx's default 1.0.
  */
-export function frontendNginxConfig(backendHost: string, backendPort: number): string {
-    return [
-        "server {",
-        `    listen ${APP_CONTAINER_PORT};`,
-        "    location = /healthz {",
-        "        access_log off;",
-        "        default_type text/plain;",
-        "        return 200 'ok\\n';",
-        "    }",
-        "    location / {",
-        "        proxy_http_version 1.1;",
-        '        proxy_set_header Connection "";',
-        `        proxy_pass http://${backendHost}:${backendPort};`,
-        "    }",
-        "}",
-        "",
-    ].join("\n");
+export function frontendNginxConfig(
+  backendHost: string,
+  backendPort: number,
+): string {
+  return [
+    "server {",
+    `    listen ${APP_CONTAINER_PORT};`,
+    "    location = /healthz {",
+    "        access_log off;",
+    "        default_type text/plain;",
+    "        return 200 'ok\\n';",
+    "    }",
+    "    location / {",
+    "        proxy_http_version 1.1;",
+    '        proxy_set_header Connection "";',
+    `        proxy_pass http://${backendHost}:${backendPort};`,
+    "    }",
+    "}",
+    "",
+  ].join("\n");
 }
 
 /**
@@ -62,78 +65,106 @@ export function frontendNginxConfig(backendHost: string, backendPort: number): s
  * with weighted routing between them.
  */
 export class DemoApp extends pulumi.ComponentResource {
-    readonly namespace: AppNamespace;
-    readonly frontend: VersionedService;
-    readonly backend: VersionedService;
-    /** How the ingress reaches this app: every path goes to the frontend. */
-    readonly ingressRoutes: IngressRoute[];
+  readonly namespace: AppNamespace;
+  readonly frontend: VersionedService;
+  readonly backend: VersionedService;
+  /** How the ingress reaches this app: every path goes to the frontend. */
+  readonly ingressRoutes: IngressRoute[];
 
-    constructor(name: string, args: DemoAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("service-mesh:app:DemoApp", name, {}, opts);
-        const common = { namespace: args.namespace, crds: args.crds, istiod: args.istiod, skipAwait: args.skipAwait };
+  constructor(
+    name: string,
+    args: DemoAppArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("service-mesh:app:DemoApp", name, {}, opts);
+    const common = {
+      namespace: args.namespace,
+      crds: args.crds,
+      istiod: args.istiod,
+      skipAwait: args.skipAwait,
+    };
 
-        this.namespace = new AppNamespace(
-            `${name}-ns`,
-            { name: args.namespace, restricted: args.restricted, crds: args.crds },
-            { parent: this },
-        );
-        const ns = this.namespace.namespace;
-        // The frontend's ServiceAccount is named after it, so its principal is known up front.
-        const frontendPrincipal = principal(args.namespace, "frontend");
+    this.namespace = new AppNamespace(
+      `${name}-ns`,
+      { name: args.namespace, restricted: args.restricted, crds: args.crds },
+      { parent: this },
+    );
+    const ns = this.namespace.namespace;
+    // The frontend's ServiceAccount is named after it, so its principal is known up front.
+    const frontendPrincipal = principal(args.namespace, "frontend");
 
-        this.backend = new VersionedService(
-            "backend",
-            {
-                ...common,
-                versions: args.backendVersions,
-                policy: args.backendPolicy,
-                dependsOn: [ns],
-                // The frontend proxies whatever it receives; the backend answers any path.
-                allow: { principals: [frontendPrincipal], methods: ["GET", "HEAD"] },
-                workload: (version) => ({
-                    image: args.images.backend,
-                    args: [`-listen=:${APP_CONTAINER_PORT}`, `-text=backend ${version}`],
-                    port: APP_CONTAINER_PORT,
-                    probePath: "/health",
-                }),
-            },
-            { parent: this },
-        );
+    this.backend = new VersionedService(
+      "backend",
+      {
+        ...common,
+        versions: args.backendVersions,
+        policy: args.backendPolicy,
+        dependsOn: [ns],
+        // The frontend proxies whatever it receives; the backend answers any path.
+        allow: { principals: [frontendPrincipal], methods: ["GET", "HEAD"] },
+        workload: (version) => ({
+          image: args.images.backend,
+          args: [`-listen=:${APP_CONTAINER_PORT}`, `-text=backend ${version}`],
+          port: APP_CONTAINER_PORT,
+          probePath: "/health",
+        }),
+      },
+      { parent: this },
+    );
 
-        const nginxConfigName = "frontend-nginx";
-        const nginxConfig = new k8s.core.v1.ConfigMap(
-            `${name}-frontend-config`,
-            {
-                metadata: { name: nginxConfigName, namespace: args.namespace },
-                data: { "default.conf": frontendNginxConfig(this.backend.host, this.backend.port) },
-            },
-            { parent: this, dependsOn: [ns] },
-        );
+    const nginxConfigName = "frontend-nginx";
+    const nginxConfig = new k8s.core.v1.ConfigMap(
+      `${name}-frontend-config`,
+      {
+        metadata: { name: nginxConfigName, namespace: args.namespace },
+        data: {
+          "default.conf": frontendNginxConfig(
+            this.backend.host,
+            this.backend.port,
+          ),
+        },
+      },
+      { parent: this, dependsOn: [ns] },
+    );
 
-        this.frontend = new VersionedService(
-            "frontend",
-            {
-                ...common,
-                versions: [{ version: "v1", weight: 100 }],
-                policy: args.frontendPolicy,
-                // nginx resolves the backend's name when it starts.
-                dependsOn: [ns, nginxConfig, this.backend.service],
-                allow: { principals: [args.ingressPrincipal], methods: ["GET", "HEAD"] },
-                workload: () => ({
-                    image: args.images.frontend,
-                    port: APP_CONTAINER_PORT,
-                    probePath: "/healthz",
-                    runAsUser: 101,
-                    writablePaths: ["/tmp", "/var/cache/nginx"],
-                    configMaps: [{ name: nginxConfigName, mountPath: "/etc/nginx/conf.d" }],
-                    env: { NGINX_ENTRYPOINT_QUIET_LOGS: "1" },
-                }),
-            },
-            { parent: this },
-        );
+    this.frontend = new VersionedService(
+      "frontend",
+      {
+        ...common,
+        versions: [{ version: "v1", weight: 100 }],
+        policy: args.frontendPolicy,
+        // nginx resolves the backend's name when it starts.
+        dependsOn: [ns, nginxConfig, this.backend.service],
+        allow: {
+          principals: [args.ingressPrincipal],
+          methods: ["GET", "HEAD"],
+        },
+        workload: () => ({
+          image: args.images.frontend,
+          port: APP_CONTAINER_PORT,
+          probePath: "/healthz",
+          runAsUser: 101,
+          writablePaths: ["/tmp", "/var/cache/nginx"],
+          configMaps: [
+            { name: nginxConfigName, mountPath: "/etc/nginx/conf.d" },
+          ],
+          env: { NGINX_ENTRYPOINT_QUIET_LOGS: "1" },
+        }),
+      },
+      { parent: this },
+    );
 
-        this.ingressRoutes = [{ name: "frontend", prefixes: ["/"], target: this.frontend.ingressTarget }];
+    this.ingressRoutes = [
+      {
+        name: "frontend",
+        prefixes: ["/"],
+        target: this.frontend.ingressTarget,
+      },
+    ];
 
-        this.registerOutputs({ namespace: args.namespace, backendVersions: args.backendVersions.map((v) => v.version) });
-    }
+    this.registerOutputs({
+      namespace: args.namespace,
+      backendVersions: args.backendVersions.map((v) => v.version),
+    });
+  }
 }

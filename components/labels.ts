@@ -2,23 +2,26 @@
 // from these functions, never spelled out twice, so a selector cannot drift from the pod labels.
 
 /** Labels on every pod of one version of a service; Istio's telemetry and subsets read both. */
-export function podLabels(app: string, version: string): Record<string, string> {
-    return { app, version };
+export function podLabels(
+  app: string,
+  version: string,
+): Record<string, string> {
+  return { app, version };
 }
 
 /** The Service selects on `app` only, so every version sits behind one stable name. */
 export function serviceSelector(app: string): Record<string, string> {
-    return { app };
+  return { app };
 }
 
 /** A DestinationRule subset selects the pods of one version. */
 export function subsetLabels(version: string): Record<string, string> {
-    return { version };
+  return { version };
 }
 
 /** Namespace labels that turn on istiod's sidecar injection for every pod in it. */
 export function injectionLabels(): Record<string, string> {
-    return { "istio-injection": "enabled" };
+  return { "istio-injection": "enabled" };
 }
 
 /**
@@ -26,10 +29,10 @@ export function injectionLabels(): Record<string, string> {
  * `istio: <name without the "istio-" prefix>`, where name is the Helm release name.
  */
 export function gatewayPodLabels(releaseName: string): Record<string, string> {
-    return { app: releaseName, istio: releaseName.replace(/^istio-/, "") };
+  return { app: releaseName, istio: releaseName.replace(/^istio-/, "") };
 }
 
 /** Fully qualified in-cluster host of a Service, as Istio routes name it. */
 export function serviceHost(service: string, namespace: string): string {
-    return `${service}.${namespace}.svc.cluster.local`;
+  return `${service}.${namespace}.svc.cluster.local`;
 }

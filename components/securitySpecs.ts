@@ -10,62 +10,82 @@ export const TRUST_DOMAIN = "cluster.local";
 
 /** The SPIFFE principal (without the spiffe:// scheme) Istio gives a ServiceAccount's workloads. */
 export function principal(namespace: string, serviceAccount: string): string {
-    return `${TRUST_DOMAIN}/ns/${namespace}/sa/${serviceAccount}`;
+  return `${TRUST_DOMAIN}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
 /** Mesh-wide when placed in the root namespace (istio-system). */
 export function peerAuthenticationSpec(mode: MtlsMode) {
-    return { mtls: { mode } };
+  return { mtls: { mode } };
 }
 
 /** An AuthorizationPolicy with an empty spec denies every request to the namespace's workloads. */
 export function denyAllSpec(): Record<string, never> {
-    return {};
+  return {};
 }
 
 /** Who may call a workload, and how. */
 export interface AllowRule {
-    /** SPIFFE principals of the callers (see principal()). */
-    readonly principals: string[];
-    /** HTTP methods the callers use. */
-    readonly methods: string[];
-    /** Paths the callers use; omitted means any path. */
-    readonly paths?: string[];
+  /** SPIFFE principals of the callers (see principal()). */
+  readonly principals: string[];
+  /** HTTP methods the callers use. */
+  readonly methods: string[];
+  /** Paths the callers use; omitted means any path. */
+  readonly paths?: string[];
 }
 
 export function allowSpec(selector: Record<string, string>, rule: AllowRule) {
-    return {
-        selector: { matchLabels: selector },
-        action: "ALLOW",
-        rules: [
-            {
-                from: [{ source: { principals: rule.principals } }],
-                to: [{ operation: { methods: rule.methods, ...(rule.paths ? { paths: rule.paths } : {}) } }],
+  return {
+    selector: { matchLabels: selector },
+    action: "ALLOW",
+    rules: [
+      {
+        from: [{ source: { principals: rule.principals } }],
+        to: [
+          {
+            operation: {
+              methods: rule.methods,
+              ...(rule.paths ? { paths: rule.paths } : {}),
             },
+          },
         ],
-    };
+      },
+    ],
+  };
 }
 
-export function requestAuthenticationSpec(selector: Record<string, string>, jwt: JwtConfig) {
-    return {
-        selector: { matchLabels: selector },
-        jwtRules: [{ issuer: jwt.issuer, ...(jwt.jwksUri ? { jwksUri: jwt.jwksUri } : { jwks: jwt.jwks }) }],
-    };
+export function requestAuthenticationSpec(
+  selector: Record<string, string>,
+  jwt: JwtConfig,
+) {
+  return {
+    selector: { matchLabels: selector },
+    jwtRules: [
+      {
+        issuer: jwt.issuer,
+        ...(jwt.jwksUri ? { jwksUri: jwt.jwksUri } : { jwks: jwt.jwks }),
+      },
+    ],
+  };
 }
 
 /**
  * RequestAuthentication only rejects invalid tokens; this policy also rejects requests without
  * one, except on the public paths.
  */
-export function requireJwtSpec(selector: Record<string, string>, publicPaths: string[]) {
-    return {
-        selector: { matchLabels: selector },
-        action: "ALLOW",
-        rules: [
-            { from: [{ source: { requestPrincipals: ["*"] } }] },
-            ...(publicPaths.length > 0 ? [{ to: [{ operation: { paths: publicPaths } }] }] : []),
-        ],
-    };
+export function requireJwtSpec(
+  selector: Record<string, string>,
+  publicPaths: string[],
+) {
+  return {
+    selector: { matchLabels: selector },
+    action: "ALLOW",
+    rules: [
+      { from: [{ source: { requestPrincipals: ["*"] } }] },
+      ...(publicPaths.length > 0
+        ? [{ to: [{ operation: { paths: publicPaths } }] }]
+        : []),
+    ],
+  };
 }
 
 /**
@@ -73,42 +93,62 @@ export function requireJwtSpec(selector: Record<string, string>, publicPaths: st
  * configures it: a token bucket of `requests` tokens refilled every `interval`; requests over the
  * limit get 429 and the header x-local-rate-limit.
  */
-export function rateLimitEnvoyFilterSpec(selector: Record<string, string>, rl: RateLimitConfig) {
-    const always = (key: string) => ({ runtime_key: key, default_value: { numerator: 100, denominator: "HUNDRED" } });
-    return {
-        workloadSelector: { labels: selector },
-        configPatches: [
-            {
-                applyTo: "HTTP_FILTER",
-                match: {
-                    context: "GATEWAY",
-                    listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager" } } },
-                },
-                patch: {
-                    // First in the chain: excess requests are refused before any other work, and
-                    // an absolute position cannot miss its anchor as INSERT_BEFORE could.
-                    operation: "INSERT_FIRST",
-                    value: {
-                        name: "envoy.filters.http.local_ratelimit",
-                        typed_config: {
-                            "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
-                            type_url: "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-                            value: {
-                                stat_prefix: "http_local_rate_limiter",
-                                token_bucket: { max_tokens: rl.requests, tokens_per_fill: rl.requests, fill_interval: protoDuration(rl.interval) },
-                                filter_enabled: always("local_rate_limit_enabled"),
-                                filter_enforced: always("local_rate_limit_enforced"),
-                                response_headers_to_add: [{ append_action: "OVERWRITE_IF_EXISTS_OR_ADD", header: { key: "x-local-rate-limit", value: "true" } }],
-                            },
-                        },
-                    },
-                },
+export function rateLimitEnvoyFilterSpec(
+  selector: Record<string, string>,
+  rl: RateLimitConfig,
+) {
+  const always = (key: string) => ({
+    runtime_key: key,
+    default_value: { numerator: 100, denominator: "HUNDRED" },
+  });
+  return {
+    workloadSelector: { labels: selector },
+    configPatches: [
+      {
+        applyTo: "HTTP_FILTER",
+        match: {
+          context: "GATEWAY",
+          listener: {
+            filterChain: {
+              filter: { name: "envoy.filters.network.http_connection_manager" },
             },
-        ],
-    };
+          },
+        },
+        patch: {
+          // First in the chain: excess requests are refused before any other work, and
+          // an absolute position cannot miss its anchor as INSERT_BEFORE could.
+          operation: "INSERT_FIRST",
+          value: {
+            name: "envoy.filters.http.local_ratelimit",
+            typed_config: {
+              "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+              type_url:
+                "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+              value: {
+                stat_prefix: "http_local_rate_limiter",
+                token_bucket: {
+                  max_tokens: rl.requests,
+                  tokens_per_fill: rl.requests,
+                  fill_interval: protoDuration(rl.interval),
+                },
+                filter_enabled: always("local_rate_limit_enabled"),
+                filter_enforced: always("local_rate_limit_enforced"),
+                response_headers_to_add: [
+                  {
+                    append_action: "OVERWRITE_IF_EXISTS_OR_ADD",
+                    header: { key: "x-local-rate-limit", value: "true" },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+    ],
+  };
 }
 
 /** Envoy's JSON durations are seconds only ("0.5s"), unlike Istio's ("500ms"). */
 export function protoDuration(istioDuration: string): string {
-    return `${durationMillis(istioDuration) / 1000}s`;
+  return `${durationMillis(istioDuration) / 1000}s`;
 }

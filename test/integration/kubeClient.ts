@@ -6,82 +6,124 @@ import * as https from "https";
 import * as yaml from "js-yaml";
 
 interface KubeConfig {
-    clusters: Array<{ cluster: { server: string; "certificate-authority-data"?: string; "certificate-authority"?: string } }>;
-    users: Array<{ user: { "client-certificate-data"?: string; "client-key-data"?: string; "client-certificate"?: string; "client-key"?: string } }>;
+  clusters: Array<{
+    cluster: {
+      server: string;
+      "certificate-authority-data"?: string;
+      "certificate-authority"?: string;
+    };
+  }>;
+  users: Array<{
+    user: {
+      "client-certificate-data"?: string;
+      "client-key-data"?: string;
+      "client-certificate"?: string;
+      "client-key"?: string;
+    };
+  }>;
 }
 
 export interface KubeObject {
-    apiVersion: string;
-    kind: string;
-    metadata: {
-        name: string;
-        namespace?: string;
-        resourceVersion?: string;
-        labels?: Record<string, string>;
-        annotations?: Record<string, string>;
-    };
-    spec?: any;
-    [k: string]: any;
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: any;
+  [k: string]: any;
 }
 
-function pem(data: string | undefined, file: string | undefined): Buffer | undefined {
-    if (data) {
-        return Buffer.from(data, "base64");
-    }
-    return file ? fs.readFileSync(file) : undefined;
+function pem(
+  data: string | undefined,
+  file: string | undefined,
+): Buffer | undefined {
+  if (data) {
+    return Buffer.from(data, "base64");
+  }
+  return file ? fs.readFileSync(file) : undefined;
 }
 
 export class KubeClient {
-    private readonly server: URL;
-    private readonly agent: https.Agent;
+  private readonly server: URL;
+  private readonly agent: https.Agent;
 
-    constructor(kubeconfigPath: string) {
-        const kc = yaml.load(fs.readFileSync(kubeconfigPath, "utf8")) as KubeConfig;
-        const cluster = kc.clusters[0].cluster;
-        const user = kc.users[0].user;
-        this.server = new URL(cluster.server);
-        this.agent = new https.Agent({
-            ca: pem(cluster["certificate-authority-data"], cluster["certificate-authority"]),
-            cert: pem(user["client-certificate-data"], user["client-certificate"]),
-            key: pem(user["client-key-data"], user["client-key"]),
-        });
-    }
+  constructor(kubeconfigPath: string) {
+    const kc = yaml.load(fs.readFileSync(kubeconfigPath, "utf8")) as KubeConfig;
+    const cluster = kc.clusters[0].cluster;
+    const user = kc.users[0].user;
+    this.server = new URL(cluster.server);
+    this.agent = new https.Agent({
+      ca: pem(
+        cluster["certificate-authority-data"],
+        cluster["certificate-authority"],
+      ),
+      cert: pem(user["client-certificate-data"], user["client-certificate"]),
+      key: pem(user["client-key-data"], user["client-key"]),
+    });
+  }
 
-    /** GETs a path; resolves to the parsed body, or undefined on 404. */
-    get<T = KubeObject>(path: string): Promise<T | undefined> {
-        return new Promise((resolve, reject) => {
-            const req = https.request(
-                { host: this.server.hostname, port: this.server.port, path, method: "GET", agent: this.agent },
-                (res) => {
-                    let body = "";
-                    res.on("data", (c) => (body += c));
-                    res.on("end", () => {
-                        if (res.statusCode === 404) {
-                            resolve(undefined);
-                        } else if (res.statusCode === 200) {
-                            resolve(JSON.parse(body) as T);
-                        } else {
-                            reject(new Error(`GET ${path}: ${res.statusCode} ${body.slice(0, 300)}`));
-                        }
-                    });
-                },
-            );
-            req.on("error", reject);
-            req.end();
-        });
-    }
+  /** GETs a path; resolves to the parsed body, or undefined on 404. */
+  get<T = KubeObject>(path: string): Promise<T | undefined> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        {
+          host: this.server.hostname,
+          port: this.server.port,
+          path,
+          method: "GET",
+          agent: this.agent,
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (c) => (body += c));
+          res.on("end", () => {
+            if (res.statusCode === 404) {
+              resolve(undefined);
+            } else if (res.statusCode === 200) {
+              resolve(JSON.parse(body) as T);
+            } else {
+              reject(
+                new Error(
+                  `GET ${path}: ${res.statusCode} ${body.slice(0, 300)}`,
+                ),
+              );
+            }
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+  }
 
-    async list(path: string): Promise<KubeObject[]> {
-        const l = await this.get<{ items: KubeObject[] }>(path);
-        return l?.items ?? [];
-    }
+  async list(path: string): Promise<KubeObject[]> {
+    const l = await this.get<{ items: KubeObject[] }>(path);
+    return l?.items ?? [];
+  }
 }
 
 /** The REST path of an object, from its apiVersion, kind, name and namespace. */
-export function objectPath(apiVersion: string, kind: string, name: string, namespace?: string): string {
-    const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    const lower = kind.toLowerCase();
-    // Kubernetes' default plurals: policy -> policies, gateway -> gateways, class -> classes.
-    const plural = /[^aeiou]y$/.test(lower) ? `${lower.slice(0, -1)}ies` : lower.endsWith("s") ? `${lower}es` : `${lower}s`;
-    return namespace ? `${base}/namespaces/${namespace}/${plural}/${name}` : `${base}/${plural}/${name}`;
+export function objectPath(
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace?: string,
+): string {
+  const base = apiVersion.includes("/")
+    ? `/apis/${apiVersion}`
+    : `/api/${apiVersion}`;
+  const lower = kind.toLowerCase();
+  // Kubernetes' default plurals: policy -> policies, gateway -> gateways, class -> classes.
+  const plural = /[^aeiou]y$/.test(lower)
+    ? `${lower.slice(0, -1)}ies`
+    : lower.endsWith("s")
+      ? `${lower}es`
+      : `${lower}s`;
+  return namespace
+    ? `${base}/namespaces/${namespace}/${plural}/${name}`
+    : `${base}/${plural}/${name}`;
 }
