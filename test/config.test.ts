@@ -264,3 +264,39 @@ describe("the program with bad config", () => {
     });
   }
 });
+
+describe("the README", () => {
+  it("documents every config key the program reads", () => {
+    const readme = fs.readFileSync(
+      path.join(__dirname, "..", "README.md"),
+      "utf8",
+    );
+    for (const key of CONFIG_KEYS) {
+      assert.match(
+        readme,
+        new RegExp("\\| `" + key + "[.`]"),
+        `${key} has no row in a README config table`,
+      );
+    }
+    for (const key of [
+      "security.mtlsMode",
+      "security.cni",
+      "resilience.timeout",
+      "observability.samplingPercent",
+      "bookinfo.reviews.weights",
+      "canary.header",
+      "canary.mirror",
+    ]) {
+      assert.ok(readme.includes("`" + key), `${key} is not documented`);
+    }
+  });
+
+  it("names npm test as the test command", () => {
+    const readme = fs.readFileSync(
+      path.join(__dirname, "..", "README.md"),
+      "utf8",
+    );
+    assert.ok(readme.includes("npm test"));
+    assert.ok(readme.includes("npm run test:integration"));
+  });
+});
