@@ -232,6 +232,31 @@ describe("config validation", () => {
       project.config.appNamespace.default,
       DEFAULTS.appNamespace,
     );
+    // Object sections default to {}, which the program must read as "all defaults".
+    const sections = Object.fromEntries(
+      Object.entries(project.config)
+        .filter(([, decl]) => typeof decl.default === "object")
+        .map(([key, decl]) => [key, decl.default]),
+    );
+    assert.deepStrictEqual(Object.keys(sections).sort(), [
+      "bookinfo",
+      "images",
+      "ingress",
+      "istio",
+      "observability",
+      "resilience",
+      "security",
+    ]);
+    assert.deepStrictEqual(
+      validateConfig({ ...DEV_CONFIG, ...sections }),
+      validateConfig(DEV_CONFIG),
+    );
+    // A declared key without a default is required by the CLI itself, before the program runs.
+    assert.strictEqual(
+      project.config.canary,
+      undefined,
+      "canary must stay undeclared so the program's own message applies",
+    );
   });
 
   it("ships the seeds' 80/20 split in Pulumi.dev.yaml", () => {
