@@ -142,16 +142,8 @@ export const CONFIG_KEYS = [
   "bookinfo",
   "skipAwait",
 ] as const;
-const OBJECT_KEYS = new Set([
-  "istio",
-  "ingress",
-  "images",
-  "canary",
-  "security",
-  "resilience",
-  "observability",
-  "bookinfo",
-]);
+/** The keys holding a plain value; every other key is an object, stored by the CLI as JSON. */
+const SCALAR_KEYS = new Set(["appNamespace", "skipAwait"]);
 
 /** Raised for invalid stack configuration; Pulumi prints its message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -178,7 +170,10 @@ export function readRawConfig(projectName: string): Record<string, unknown> {
       continue;
     }
     const key = fullKey.slice(prefix.length);
-    if (OBJECT_KEYS.has(key)) {
+    if (
+      (CONFIG_KEYS as readonly string[]).includes(key) &&
+      !SCALAR_KEYS.has(key)
+    ) {
       try {
         raw[key] = JSON.parse(value);
       } catch {

@@ -273,6 +273,20 @@ describe("config validation", () => {
 });
 
 describe("the program with bad config", () => {
+  it("names a misspelt top-level key as unknown, whatever its value", async () => {
+    const err = await renderProgram({
+      ...DEV_CONFIG,
+      canaryWeights: "v2=20",
+    }).then(
+      () => assert.fail("the program accepted an unknown key"),
+      (e: Error) => e,
+    );
+    assert.match(
+      err.message,
+      /canaryWeights is not a setting of this program; known keys: istio, /,
+    );
+  });
+
   for (const [what, raw, message] of badCanary) {
     it(`stops before any resource on ${what}`, async () => {
       const err = await renderProgram(raw).then(

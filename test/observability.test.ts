@@ -21,7 +21,7 @@ import {
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
 /** The in-cluster URL of a Service the stack creates, read from what the stack registered. */
-function urlOf(r: Rendering, service: { name: string; port: number }): string {
+function urlOf(service: { name: string; port: number }): string {
   return `http://${service.name}.istio-system:${service.port}`;
 }
 
@@ -71,7 +71,7 @@ describe("observability (dev stack)", () => {
 
   it("points Grafana's datasource and Kiali at the Services the charts create", () => {
     const prom = release(r, "prometheus").inputs.values.server;
-    const promUrl = urlOf(r, {
+    const promUrl = urlOf({
       name: prom.fullnameOverride,
       port: prom.service.servicePort,
     });
@@ -84,7 +84,7 @@ describe("observability (dev stack)", () => {
     assert.strictEqual(kiali.prometheus.url, promUrl);
     assert.strictEqual(
       kiali.grafana.internal_url,
-      urlOf(r, { name: grafana.fullnameOverride, port: grafana.service.port }),
+      urlOf({ name: grafana.fullnameOverride, port: grafana.service.port }),
     );
     // Kiali's tracing URL names the tracing Service's gRPC port, as the stack creates it.
     const tracing = one(
@@ -98,7 +98,7 @@ describe("observability (dev stack)", () => {
     );
     assert.strictEqual(
       kiali.tracing.internal_url,
-      urlOf(r, { name: "tracing", port: grpc.port }),
+      urlOf({ name: "tracing", port: grpc.port }),
     );
     assert.strictEqual(kiali.tracing.enabled, true);
   });
