@@ -42,19 +42,11 @@ KUBE_MOD=$HERE/go/kube
 ETCD_MOD=$HERE/go/etcd
 KUBE_BINS=(kube-apiserver kube-controller-manager kubectl)
 
-UPDATE=0 FORCE=0
-for a in "$@"; do
-  case $a in
-    --update-modules) UPDATE=1 ;;
-    --force) FORCE=1 ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "build-kube.sh: unknown argument: $a" >&2; exit 2 ;;
-  esac
-done
-
 TB_NAME=build-kube
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+parse_build_args "${BASH_SOURCE[0]}" 2,18 "$@"
+
 lock_cache
 # Leftovers of an interrupted run (only this script's own prefixes; safe under the lock).
 rm -rf "$CACHE"/.mod-kube-* "$CACHE"/.mod-etcd-* "$CACHE"/.kube-v* "$CACHE"/.etcd-v*

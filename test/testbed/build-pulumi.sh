@@ -72,15 +72,10 @@ LANGHOST_MOD=$HERE/go/pulumi-language-nodejs
 KUBE_MOD=$HERE/go/pulumi-resource-kubernetes
 KUBE_CMD=cmd/pulumi-resource-kubernetes
 
-UPDATE=0 FORCE=0
-for a in "$@"; do
-  case $a in
-    --update-modules) UPDATE=1 ;;
-    --force) FORCE=1 ;;
-    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "build-pulumi.sh: unknown argument: $a" >&2; exit 2 ;;
-  esac
-done
+TB_NAME=build-pulumi
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+parse_build_args "${BASH_SOURCE[0]}" 2,23 "$@"
 
 # Pulumi module versions from the proxy here are partly missing from its checksum database
 # (e.g. pkg/v3@v3.248.0: sumdb lookup 404), so the checksum database is skipped for them. Every
@@ -88,9 +83,6 @@ done
 # inputs are still verified against pinned hashes.
 export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi
 
-TB_NAME=build-pulumi
-# shellcheck source=common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 lock_cache
 
 # A cache entry is current when all its binaries exist and its BUILD-INFO matches.

@@ -19,3 +19,20 @@ lock_cache() {
   exec 9>"$CACHE/.$TB_NAME.lock"
   flock 9
 }
+
+# The build scripts' shared flags: --update-modules (regenerate the wrapper modules' go.mod and
+# go.sum, then build), --force (rebuild even when cached), -h/--help (print the header's usage
+# lines, given as a sed range). Sets UPDATE and FORCE.
+parse_build_args() { # script help-range args...
+  local script=$1 help=$2 a
+  shift 2
+  UPDATE=0 FORCE=0
+  for a in "$@"; do
+    case $a in
+      --update-modules) UPDATE=1 ;;
+      --force) FORCE=1 ;;
+      -h|--help) sed -n "${help}p" "$script" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "$TB_NAME.sh: unknown argument: $a" >&2; exit 2 ;;
+    esac
+  done
+}
