@@ -140,16 +140,6 @@ prepare_module() {
   echo "$scratch"
 }
 
-# time_build LABEL cmd... : run and print elapsed seconds
-time_build() {
-  local label=$1; shift
-  local t0=$SECONDS
-  log "building $label ..."
-  "$@"
-  log "built $label in $((SECONDS - t0))s"
-  BUILT+=("$label: $((SECONDS - t0))s")
-}
-
 TOTAL0=$SECONDS
 BUILT=()
 tmp="" moddir=""

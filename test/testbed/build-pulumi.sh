@@ -244,16 +244,6 @@ populate_kube() {
   [ -e "$1/$KUBE_CMD/terraform-mapping-embed.json" ] || echo '{}' >"$1/$KUBE_CMD/terraform-mapping-embed.json"
 }
 
-# time_build LABEL cmd... : run and record elapsed seconds
-time_build() {
-  local label=$1; shift
-  local t0=$SECONDS
-  log "building $label ..."
-  "$@"
-  log "built $label in $((SECONDS - t0))s"
-  BUILT+=("$label: $((SECONDS - t0))s")
-}
-
 gobuild() { # moddir out ldflags-extra pkg
   (cd "$1" && "$GO" build -mod=readonly -trimpath -ldflags "-s -w $3" -o "$2" "$4")
 }

@@ -36,3 +36,14 @@ parse_build_args() { # script help-range args...
     esac
   done
 }
+
+# time_build LABEL cmd... : runs cmd, logs and records (in BUILT) the seconds it took.
+BUILT=()
+time_build() {
+  local label=$1; shift
+  local t0=$SECONDS
+  log "building $label ..."
+  "$@"
+  log "built $label in $((SECONDS - t0))s"
+  BUILT+=("$label: $((SECONDS - t0))s")
+}
