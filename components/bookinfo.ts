@@ -3,8 +3,7 @@ import { AppNamespace } from "./appNamespace";
 import { VersionWeight } from "./config";
 import { RoutingPolicy } from "./routingPolicy";
 import { IngressRoute } from "./routingSpecs";
-import { principal } from "./securitySpecs";
-import { VersionedService } from "./versionedService";
+import { servicePrincipal, VersionedService } from "./versionedService";
 import { WorkloadSpec } from "./workload";
 
 export interface BookinfoArgs {
@@ -58,7 +57,7 @@ export class Bookinfo extends pulumi.ComponentResource {
       { name: args.namespace, restricted: args.restricted, crds: args.crds },
       { parent: this },
     );
-    const caller = (svc: string) => principal(args.namespace, svc);
+    const caller = (svc: string) => servicePrincipal(args.namespace, svc);
 
     // The sample runs as uid 1000; the Liberty server of reviews writes its output and logs.
     const workload = (

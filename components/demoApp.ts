@@ -4,8 +4,7 @@ import { VersionWeight } from "./config";
 import { AppNamespace } from "./appNamespace";
 import { RoutingPolicy } from "./routingPolicy";
 import { IngressRoute } from "./routingSpecs";
-import { principal } from "./securitySpecs";
-import { VersionedService } from "./versionedService";
+import { servicePrincipal, VersionedService } from "./versionedService";
 
 export interface DemoAppArgs {
   /** Namespace created for the app and labelled for sidecar injection. */
@@ -90,8 +89,7 @@ export class DemoApp extends pulumi.ComponentResource {
       { parent: this },
     );
     const ns = this.namespace.namespace;
-    // The frontend's ServiceAccount is named after it, so its principal is known up front.
-    const frontendPrincipal = principal(args.namespace, "frontend");
+    const frontendPrincipal = servicePrincipal(args.namespace, "frontend");
 
     this.backend = new VersionedService(
       "backend",

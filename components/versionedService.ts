@@ -12,6 +12,14 @@ import {
 import { AllowRule, allowSpec, principal, SECURITY_API } from "./securitySpecs";
 import { hardenedPodSpec, WorkloadSpec } from "./workload";
 
+/**
+ * The SPIFFE principal of a VersionedService's workloads: each runs under a ServiceAccount named
+ * after the service, so callers can be named in policies before the service exists.
+ */
+export function servicePrincipal(namespace: string, service: string): string {
+  return principal(namespace, service);
+}
+
 export interface VersionedServiceArgs {
   /** Namespace to deploy into; must exist (pass it in dependsOn) and be injected. */
   readonly namespace: string;
@@ -52,8 +60,6 @@ export class VersionedService extends pulumi.ComponentResource {
   readonly destinationRule: k8s.apiextensions.CustomResource;
   readonly virtualService: k8s.apiextensions.CustomResource;
   readonly authorizationPolicy: k8s.apiextensions.CustomResource;
-  /** SPIFFE principal of this service's workloads, for the policies of the services it calls. */
-  readonly principal: string;
   /** Fully qualified host of the Service. */
   readonly host: string;
   readonly port: number;
@@ -79,7 +85,6 @@ export class VersionedService extends pulumi.ComponentResource {
       annotations,
     });
     this.host = serviceHost(name, args.namespace);
-    this.principal = principal(args.namespace, name);
     this.ingressTarget = { host: this.host, port, versions: args.versions };
     this.port = port;
 

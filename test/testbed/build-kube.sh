@@ -141,7 +141,6 @@ prepare_module() {
 }
 
 TOTAL0=$SECONDS
-BUILT=()
 tmp="" moddir=""
 # On any exit: drop a half-built output dir and a scratch module copy (never the committed one).
 cleanup() {

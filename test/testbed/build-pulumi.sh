@@ -249,7 +249,6 @@ gobuild() { # moddir out ldflags-extra pkg
 }
 
 TOTAL0=$SECONDS
-BUILT=()
 TMPS=()
 cleanup() { local t; for t in "${TMPS[@]}"; do rm -rf "$t"; done; }
 trap cleanup EXIT
