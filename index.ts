@@ -97,6 +97,11 @@ const observability = new Observability(
     config: config.observability,
     crds: istio.base,
     namespace: istio.namespace,
+    spanSources: [
+      config.appNamespace,
+      config.ingress.namespace,
+      ...(bookinfoConfig.enabled ? [bookinfoConfig.namespace] : []),
+    ],
     skipAwait: config.skipAwait,
   },
   { provider },

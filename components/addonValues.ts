@@ -19,6 +19,55 @@ export const ADDON_SERVICES = {
   },
 };
 
+/** Jaeger's health endpoint (healthcheckv2 in its all-in-one config), used by the probes. */
+export const JAEGER_HEALTH_PORT = 13133;
+
+/** Labels the kiali-server chart puts on Kiali's pods. */
+export const KIALI_POD_LABELS = { "app.kubernetes.io/name": "kiali" };
+
+/**
+ * Jaeger runs outside the mesh (no sidecar, so no mTLS or AuthorizationPolicy reaches it): this
+ * policy is its only guard. Spans (OTLP 4317/4318) are admitted only from the namespaces whose
+ * proxies send them; the query ports (UI 16686, gRPC 16685) only from Kiali. Probes come from the
+ * kubelet and `kubectl port-forward` enters the pod's own network namespace, so neither is
+ * affected.
+ */
+export function jaegerNetworkPolicySpec(spanSources: string[], kiali: boolean) {
+  const tcp = (port: number) => ({ protocol: "TCP", port });
+  const col = ADDON_SERVICES.collector;
+  const q = ADDON_SERVICES.tracing;
+  return {
+    podSelector: { matchLabels: { app: "jaeger" } },
+    policyTypes: ["Ingress"],
+    ingress: [
+      {
+        from: [
+          {
+            namespaceSelector: {
+              matchExpressions: [
+                {
+                  key: "kubernetes.io/metadata.name",
+                  operator: "In",
+                  values: [...spanSources].sort(),
+                },
+              ],
+            },
+          },
+        ],
+        ports: [tcp(col.otlpGrpcPort), tcp(col.otlpHttpPort)],
+      },
+      ...(kiali
+        ? [
+            {
+              from: [{ podSelector: { matchLabels: KIALI_POD_LABELS } }],
+              ports: [tcp(q.grpcPort), tcp(q.uiPort)],
+            },
+          ]
+        : []),
+    ],
+  };
+}
+
 export function serviceUrl(
   service: { name: string; port: number },
   path = "",
@@ -82,12 +131,22 @@ export const ISTIO_DASHBOARDS: Record<string, number> = {
 };
 
 export const GRAFANA_ADMIN = {
+  /** The Secret Pulumi writes and both Grafana and Kiali read. */
+  secret: "grafana-admin",
   user: "admin",
   userKey: "admin-user",
   passwordKey: "admin-password",
 };
 
-export function grafanaValues(adminSecret: string): Record<string, unknown> {
+/**
+ * Grafana with Prometheus as its data source. With `dashboards`, the chart adds an init container
+ * (download-dashboards) that fetches Istio's dashboards from grafana.com at every pod start: on a
+ * cluster without egress it fails and the release never becomes ready, so it can be turned off.
+ */
+export function grafanaValues(
+  adminSecret: string,
+  dashboards: boolean,
+): Record<string, unknown> {
   return {
     fullnameOverride: ADDON_SERVICES.grafana.name,
     service: { port: ADDON_SERVICES.grafana.port },
@@ -117,32 +176,36 @@ export function grafanaValues(adminSecret: string): Record<string, unknown> {
         ],
       },
     },
-    dashboardProviders: {
-      "dashboardproviders.yaml": {
-        apiVersion: 1,
-        providers: [
-          {
-            name: "istio",
-            orgId: 1,
-            folder: "Istio",
-            type: "file",
-            disableDeletion: false,
-            options: { path: "/var/lib/grafana/dashboards/istio" },
+    ...(dashboards
+      ? {
+          dashboardProviders: {
+            "dashboardproviders.yaml": {
+              apiVersion: 1,
+              providers: [
+                {
+                  name: "istio",
+                  orgId: 1,
+                  folder: "Istio",
+                  type: "file",
+                  disableDeletion: false,
+                  options: { path: "/var/lib/grafana/dashboards/istio" },
+                },
+              ],
+            },
           },
-        ],
-      },
-    },
-    dashboards: {
-      istio: Object.fromEntries(
-        Object.entries(ISTIO_DASHBOARDS).map(([name, gnetId]) => [
-          name,
-          {
-            gnetId,
-            datasource: [{ name: "DS_PROMETHEUS", value: "Prometheus" }],
+          dashboards: {
+            istio: Object.fromEntries(
+              Object.entries(ISTIO_DASHBOARDS).map(([name, gnetId]) => [
+                name,
+                {
+                  gnetId,
+                  datasource: [{ name: "DS_PROMETHEUS", value: "Prometheus" }],
+                },
+              ]),
+            ),
           },
-        ]),
-      ),
-    },
+        }
+      : {}),
   };
 }
 
@@ -150,7 +213,13 @@ export interface KialiWiring {
   readonly authStrategy: KialiAuthStrategy;
   readonly grafana: boolean;
   readonly tracing: boolean;
+  /** Secret (in the addons' namespace) holding Grafana's admin user and password. */
+  readonly grafanaSecret: string;
 }
+
+/** Kiali's reference to one key of a Secret; its chart mounts the Secret and Kiali reads the file. */
+const kialiSecretRef = (secret: string, key: string) =>
+  `secret:${secret}:${key}`;
 
 export function kialiValues(w: KialiWiring): Record<string, unknown> {
   return {
@@ -167,6 +236,13 @@ export function kialiValues(w: KialiWiring): Record<string, unknown> {
       prometheus: { url: serviceUrl(ADDON_SERVICES.prometheus) },
       grafana: {
         enabled: w.grafana,
+        // Grafana has no anonymous access: Kiali logs in with the generated admin credentials,
+        // read from the same Secret Grafana uses (never the password in plain values).
+        auth: {
+          type: "basic",
+          username: kialiSecretRef(w.grafanaSecret, GRAFANA_ADMIN.userKey),
+          password: kialiSecretRef(w.grafanaSecret, GRAFANA_ADMIN.passwordKey),
+        },
         internal_url: serviceUrl(ADDON_SERVICES.grafana),
         external_url: "http://localhost:3000",
       },

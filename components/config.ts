@@ -52,7 +52,31 @@ export interface IstioConfig {
   tag: string;
   /** istiod's requests and limits. */
   istiodResources: Resources;
+  /** Requests and limits of every injected proxy (global.proxy.resources). */
+  proxyResources: Resources;
+  /** The cluster's platform profile (global.platform), for clusters whose CNI paths differ. */
+  platform?: IstioPlatform;
+  /** Extra chart values per chart, merged under ours (ours win where both set a key). */
+  values: Record<IstioChartName, Record<string, unknown>>;
 }
+
+/** The Istio charts this program installs, by the key of their extra values. */
+export const ISTIO_CHARTS = ["base", "istiod", "gateway", "cni"] as const;
+export type IstioChartName = (typeof ISTIO_CHARTS)[number];
+
+/**
+ * The platforms Istio 1.30's charts have a profile for (files/profile-platform-*.yaml; an unknown
+ * one fails the chart render), except openshift: it needs istio-cni and ztunnel in kube-system and
+ * SecurityContextConstraints this program does not manage.
+ */
+export const ISTIO_PLATFORMS = [
+  "gke",
+  "k3d",
+  "k3s",
+  "microk8s",
+  "minikube",
+] as const;
+export type IstioPlatform = (typeof ISTIO_PLATFORMS)[number];
 
 export type IngressServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 
@@ -110,11 +134,20 @@ export const DEFAULTS = {
   istio: {
     version: "1.30.4",
     chartRepo: ISTIO_CHART_REPO,
-    // Docker Hub: the 1.30 charts default to registry.istio.io, which Istio is retiring.
-    hub: "docker.io/istio",
+    // Istio's own registry, the default of its 1.30 charts ("Default registry for Istio images
+    // is now registry.istio.io", 1.30 release announcement): anonymous pulls of every image from
+    // Docker Hub on a fresh cluster run into its rate limits.
+    hub: "registry.istio.io/release",
     istiodResources: {
       requests: { cpu: "100m", memory: "256Mi" },
       limits: { cpu: "1000m", memory: "1Gi" },
+    },
+    // The chart's default (100m / 128Mi requested, 2 CPUs / 1Gi limit) reserves a tenth of a
+    // CPU per pod. Istio publishes 0.20 vCPU / 60 MB for a sidecar at 1000 rps; an idle
+    // laptop demo is far below that, and the limits leave room for bursts.
+    proxyResources: {
+      requests: { cpu: "10m", memory: "40Mi" },
+      limits: { cpu: "1000m", memory: "256Mi" },
     },
   },
   ingress: {
@@ -192,6 +225,30 @@ export function readRawConfig(projectName: string): Record<string, unknown> {
   return raw;
 }
 
+/** `istio.platform`: a profile the charts know, or unset for clusters with standard CNI paths. */
+function validatePlatform(
+  c: Checker,
+  value: unknown,
+): IstioPlatform | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  if (
+    typeof value === "string" &&
+    (ISTIO_PLATFORMS as readonly string[]).includes(value)
+  ) {
+    return value as IstioPlatform;
+  }
+  const why =
+    value === "openshift"
+      ? "OpenShift needs istio-cni and ztunnel in kube-system and SecurityContextConstraints this program does not manage"
+      : `Istio's charts have a profile for ${ISTIO_PLATFORMS.join(", ")}`;
+  c.fail(
+    `istio.platform must be one of ${ISTIO_PLATFORMS.join(", ")} (got ${show(value)}); ${why}. Remove the key on clusters with standard CNI paths (kind, Docker Desktop, EKS, AKS)`,
+  );
+  return undefined;
+}
+
 /** Validates and defaults the raw config. Throws a ConfigError naming every bad key. */
 export function validateConfig(raw: Record<string, unknown>): MeshConfig {
   const c = new Checker();
@@ -210,7 +267,24 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
     "hub",
     "tag",
     "istiodResources",
+    "proxyResources",
+    "platform",
+    "values",
   ]);
+  const valuesRaw = c.object("istio.values", istioRaw.values, [
+    ...ISTIO_CHARTS,
+  ]);
+  const chartValues = Object.fromEntries(
+    ISTIO_CHARTS.map((chart) => {
+      const v = valuesRaw[chart];
+      if (v !== undefined && !isPlainObject(v)) {
+        c.fail(
+          `istio.values.${chart} must be an object of Helm values for the ${chart} chart (got ${show(v)}); e.g. 'pulumi config set --path istio.values.${chart}.<key> <value>'`,
+        );
+      }
+      return [chart, isPlainObject(v) ? v : {}];
+    }),
+  ) as Record<IstioChartName, Record<string, unknown>>;
   const version = c.string(
     "istio.version",
     istioRaw.version,
@@ -240,6 +314,13 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
       istioRaw.istiodResources,
       DEFAULTS.istio.istiodResources,
     ),
+    proxyResources: c.resources(
+      "istio.proxyResources",
+      istioRaw.proxyResources,
+      DEFAULTS.istio.proxyResources,
+    ),
+    platform: validatePlatform(c, istioRaw.platform),
+    values: chartValues,
   };
 
   const ingressRaw = c.object("ingress", raw.ingress, [

@@ -99,7 +99,9 @@ export class DemoApp extends pulumi.ComponentResource {
         policy: args.backendPolicy,
         dependsOn: [ns],
         // The frontend proxies whatever it receives; the backend answers any path.
-        allow: { principals: [frontendPrincipal], methods: ["GET", "HEAD"] },
+        allow: [{ principals: [frontendPrincipal], methods: ["GET", "HEAD"] }],
+        // hashicorp/http-echo (Dockerfile): FROM distroless/static-debian12:nonroot (uid
+        // 65532, our default), ENTRYPOINT /http-echo; it writes nothing and serves /health.
         workload: (version) => ({
           image: args.images.backend,
           args: [`-listen=:${APP_CONTAINER_PORT}`, `-text=backend ${version}`],
@@ -133,20 +135,37 @@ export class DemoApp extends pulumi.ComponentResource {
         policy: args.frontendPolicy,
         // nginx resolves the backend's name when it starts.
         dependsOn: [ns, nginxConfig, this.backend.service],
-        allow: {
-          principals: [args.ingressPrincipal],
-          methods: ["GET", "HEAD"],
-        },
+        allow: [
+          {
+            principals: [args.ingressPrincipal],
+            methods: ["GET", "HEAD"],
+          },
+        ],
         workload: () => ({
           image: args.images.frontend,
           port: APP_CONTAINER_PORT,
           probePath: "/healthz",
+          // nginxinc/docker-nginx-unprivileged (mainline/alpine-slim/Dockerfile): USER 101,
+          // pid file moved to /tmp/nginx.pid and every *_temp_path to /tmp; /var/cache/nginx
+          // and /etc/nginx chowned to 101:0. Its entrypoint's 30-tune-worker-processes.sh, on
+          // with NGINX_ENTRYPOINT_WORKER_PROCESSES_AUTOTUNE, sets worker_processes to the
+          // cgroup CPU limit (instead of `auto`, one worker per node CPU) by rewriting
+          // /etc/nginx/nginx.conf with `sed -i.bak`; on a read-only /etc/nginx it only logs
+          // and skips. So /etc/nginx is an emptyDir seeded with the image's own files, and
+          // our server block is mounted over conf.d.
           runAsUser: 101,
-          writablePaths: ["/tmp", "/var/cache/nginx"],
+          writablePaths: [
+            { path: "/tmp" },
+            { path: "/var/cache/nginx" },
+            { path: "/etc/nginx", seedFromImage: true },
+          ],
           configMaps: [
             { name: nginxConfigName, mountPath: "/etc/nginx/conf.d" },
           ],
-          env: { NGINX_ENTRYPOINT_QUIET_LOGS: "1" },
+          env: {
+            NGINX_ENTRYPOINT_QUIET_LOGS: "1",
+            NGINX_ENTRYPOINT_WORKER_PROCESSES_AUTOTUNE: "1",
+          },
         }),
       },
       { parent: this },

@@ -90,7 +90,7 @@ export class IngressGateway extends pulumi.ComponentResource {
         ...istioChartSource(args.istio, "gateway"),
         name: releaseName,
         namespace: args.namespace,
-        values: gatewayValues(args.serviceType, releaseName),
+        values: gatewayValues(args.istio, args.serviceType, releaseName),
         skipAwait: args.skipAwait ?? false,
         timeout: 600,
       },

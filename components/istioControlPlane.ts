@@ -6,6 +6,7 @@ import {
   cniValues,
   istioChartSource,
   istiodValues,
+  ISTIO_NAMESPACE,
 } from "./istioValues";
 import { MtlsMode } from "./securityConfig";
 import { peerAuthenticationSpec, SECURITY_API } from "./securitySpecs";
@@ -25,8 +26,7 @@ export interface IstioControlPlaneArgs {
   readonly timeoutSeconds?: number;
 }
 
-/** The namespace the control plane lives in; Istio's charts assume it. */
-export const ISTIO_NAMESPACE = "istio-system";
+export { ISTIO_NAMESPACE };
 
 /**
  * Istio's control plane from its Helm charts: `base` (the CRDs and the default validating
@@ -70,7 +70,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         ...common,
         ...istioChartSource(args.istio, "base"),
         name: "istio-base",
-        values: baseValues(),
+        values: baseValues(args.istio),
       },
       { parent: this, dependsOn: [this.namespace] },
     );

@@ -3,7 +3,11 @@
 import { chartSource, ChartSource } from "./chartSource";
 import { IngressServiceType, IstioConfig, Resources } from "./config";
 import { TRACING_PROVIDER } from "./addonValues";
+import { mergeValues } from "./mergeValues";
 import { TRUST_DOMAIN } from "./securitySpecs";
+
+/** The namespace the control plane lives in; Istio's charts assume it. */
+export const ISTIO_NAMESPACE = "istio-system";
 
 export type IstioChart = "base" | "istiod" | "gateway" | "cni";
 
@@ -19,9 +23,30 @@ export function istioChartSource(
   );
 }
 
-/** base carries the CRDs and the default validating webhook; the chart defaults suit us. */
-export function baseValues(): Record<string, unknown> {
-  return { global: { istioNamespace: "istio-system" } };
+/**
+ * The `global` values every Istio chart gets: the platform profile (CNI paths of k3s, GKE, ...),
+ * and the charts' own NetworkPolicies. Those admit exactly what the stack uses: istiod its webhook
+ * (15017), xDS (15010, 15012) and metrics (15014, 8080); the gateway its Service's target ports
+ * (80, 443), health (15021) and metrics (15020, 15090); istio-cni its metrics. Egress stays open
+ * (istiod fetches JWKS, gateways reach every service).
+ */
+function globalValues(istio: IstioConfig): Record<string, unknown> {
+  return {
+    istioNamespace: ISTIO_NAMESPACE,
+    ...(istio.platform ? { platform: istio.platform } : {}),
+    networkPolicy: { enabled: true },
+  };
+}
+
+/**
+ * base carries the CRDs and the default validating webhook. The `istio-reader` account serves
+ * only multicluster (remote istiods reading this cluster's secrets): Istio 1.30 drops it with
+ * enableReaderRBAC=false on both base (its ServiceAccount) and istiod (its ClusterRole).
+ */
+export function baseValues(istio: IstioConfig): Record<string, unknown> {
+  return mergeValues(istio.values.base, {
+    global: { ...globalValues(istio), enableReaderRBAC: false },
+  });
 }
 
 /**
@@ -33,8 +58,15 @@ export function istiodValues(
   cni: boolean,
   tracing: boolean,
 ): Record<string, unknown> {
-  return {
-    global: { hub: istio.hub, tag: istio.tag, istioNamespace: "istio-system" },
+  return mergeValues(istio.values.istiod, {
+    global: {
+      ...globalValues(istio),
+      hub: istio.hub,
+      tag: istio.tag,
+      enableReaderRBAC: false,
+      // Every injected proxy's requests and limits.
+      proxy: { resources: istio.proxyResources },
+    },
     // One small replica: the chart default (500m CPU, 2Gi memory, autoscaling) does not fit
     // a laptop cluster.
     resources: istio.istiodResources,
@@ -50,8 +82,14 @@ export function istiodValues(
     cni: { enabled: cni },
     // istiod fetches JWKS URIs of RequestAuthentications itself: never from link-local
     // addresses, where cloud metadata services live.
-    env: { BLOCKED_CIDRS_IN_JWKS_URIS: "169.254.0.0/16,fe80::/10" },
-  };
+    env: {
+      BLOCKED_CIDRS_IN_JWKS_URIS: "169.254.0.0/16,fe80::/10",
+      // Gateway API automated deployment is the only user of the istiod-gateway-controller
+      // ClusterRole (create/delete Deployments, Services, ServiceAccounts cluster-wide); the
+      // chart leaves that role out when this is "false". The ingress here is the gateway chart.
+      PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER: "false",
+    },
+  });
 }
 
 /** The ingress gateway's own requests and limits; the chart default allows 2 CPUs. */
@@ -62,23 +100,25 @@ export const GATEWAY_RESOURCES: Resources = {
 
 /** Values for the `gateway` chart, whose schema rejects unknown keys: only keys it declares. */
 export function gatewayValues(
+  istio: IstioConfig,
   serviceType: IngressServiceType,
   serviceAccount: string,
 ): Record<string, unknown> {
-  return {
+  return mergeValues(istio.values.gateway, {
+    global: globalValues(istio),
     service: { type: serviceType },
     // Named explicitly: authorization policies name the gateway by this account's principal.
     serviceAccount: { create: true, name: serviceAccount },
     replicaCount: 1,
     autoscaling: { enabled: false },
     resources: GATEWAY_RESOURCES,
-  };
+  });
 }
 
 /** istio-cni's node agent, sized small; its images follow istiod's. */
 export function cniValues(istio: IstioConfig): Record<string, unknown> {
-  return {
-    global: { hub: istio.hub, tag: istio.tag },
+  return mergeValues(istio.values.cni, {
+    global: { ...globalValues(istio), hub: istio.hub, tag: istio.tag },
     resources: { requests: { cpu: "50m", memory: "64Mi" } },
-  };
+  });
 }

@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
   ADDON_NAMESPACE,
+  JAEGER_HEALTH_PORT,
+  jaegerNetworkPolicySpec,
   ADDON_SERVICES,
   GRAFANA_ADMIN,
   grafanaValues,
@@ -21,6 +23,8 @@ export interface ObservabilityArgs {
   readonly crds: pulumi.Resource;
   /** The control plane's namespace, where the addons live. */
   readonly namespace: pulumi.Resource;
+  /** Namespaces whose proxies send spans to Jaeger's collector (every injected namespace). */
+  readonly spanSources: string[];
   /** When true nothing waits for readiness. Defaults to false. */
   readonly skipAwait?: boolean;
 }
@@ -84,16 +88,18 @@ export class Observability extends pulumi.ComponentResource {
       this.dashboards.prometheus = forward(ADDON_SERVICES.prometheus, 9090);
     }
 
+    // Grafana's admin credentials; Kiali mounts the same Secret to log in to Grafana.
+    let grafanaSecret: k8s.core.v1.Secret | undefined;
     if (cfg.grafana.enabled) {
       const password = new random.RandomPassword(
         `${name}-grafana-password`,
         { length: 24, special: false },
         { parent: this },
       );
-      const secret = new k8s.core.v1.Secret(
+      grafanaSecret = new k8s.core.v1.Secret(
         `${name}-grafana-admin`,
         {
-          metadata: { name: "grafana-admin", namespace: ADDON_NAMESPACE },
+          metadata: { name: GRAFANA_ADMIN.secret, namespace: ADDON_NAMESPACE },
           stringData: {
             [GRAFANA_ADMIN.userKey]: GRAFANA_ADMIN.user,
             [GRAFANA_ADMIN.passwordKey]: password.result,
@@ -105,8 +111,8 @@ export class Observability extends pulumi.ComponentResource {
         "grafana",
         "grafana",
         cfg.grafana,
-        grafanaValues("grafana-admin"),
-        [secret],
+        grafanaValues(GRAFANA_ADMIN.secret, cfg.grafana.dashboards),
+        [grafanaSecret],
       );
       this.grafanaAdminPassword = pulumi.secret(password.result);
       this.dashboards.grafana = forward(ADDON_SERVICES.grafana, 3000);
@@ -118,6 +124,14 @@ export class Observability extends pulumi.ComponentResource {
         cfg.jaeger.image,
         args.namespace,
         args.skipAwait ?? false,
+      );
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-jaeger-netpol`,
+        {
+          metadata: { name: "jaeger", namespace: ADDON_NAMESPACE },
+          spec: jaegerNetworkPolicySpec(args.spanSources, cfg.kiali.enabled),
+        },
+        { parent: this, dependsOn: [args.namespace] },
       );
       this.dashboards.jaeger = forward(
         {
@@ -147,7 +161,9 @@ export class Observability extends pulumi.ComponentResource {
           authStrategy: cfg.kiali.authStrategy,
           grafana: cfg.grafana.enabled,
           tracing: cfg.jaeger.enabled,
+          grafanaSecret: GRAFANA_ADMIN.secret,
         }),
+        grafanaSecret ? [grafanaSecret] : [],
       );
       this.dashboards.kiali = forward(ADDON_SERVICES.kiali, 20001, "/kiali");
     }
@@ -193,6 +209,9 @@ export class Observability extends pulumi.ComponentResource {
             metadata: {
               labels: { ...labels, "sidecar.istio.io/inject": "false" },
             },
+            // jaegertracing/jaeger cmd/jaeger/Dockerfile: USER 10001, VOLUME /tmp; its
+            // all-in-one config serves health (healthcheckv2, path /status) on 13133 and keeps
+            // traces in memory.
             spec: hardenedPodSpec("jaeger", "jaeger", {
               image,
               port: t.uiPort,
@@ -200,11 +219,12 @@ export class Observability extends pulumi.ComponentResource {
                 { name: "grpc-query", port: t.grpcPort },
                 { name: "otlp-grpc", port: col.otlpGrpcPort },
                 { name: "otlp-http", port: col.otlpHttpPort },
+                { name: "health", port: JAEGER_HEALTH_PORT },
               ],
               probePath: "/status",
-              probePort: 13133,
+              probePort: JAEGER_HEALTH_PORT,
               runAsUser: 10001,
-              writablePaths: ["/tmp"],
+              writablePaths: [{ path: "/tmp" }],
               resources: {
                 requests: { cpu: "50m", memory: "128Mi" },
                 limits: { cpu: "500m", memory: "512Mi" },

@@ -17,7 +17,11 @@ export interface ObservabilityConfig {
   /** Namespace of the addons; Istio's root namespace, where Kiali expects them. */
   readonly namespace: string;
   readonly prometheus: AddonChart;
-  readonly grafana: AddonChart;
+  /**
+   * `dashboards`: download Istio's dashboards from grafana.com when Grafana starts (the chart's
+   * download-dashboards init container); a cluster without egress must turn it off.
+   */
+  readonly grafana: AddonChart & { readonly dashboards: boolean };
   readonly kiali: AddonChart & { readonly authStrategy: KialiAuthStrategy };
   readonly jaeger: { readonly enabled: boolean; readonly image: string };
   /** Percent of requests traced by the proxies, 0-100. */
@@ -32,6 +36,7 @@ export const OBSERVABILITY_DEFAULTS = {
   grafana: {
     chartRepo: "https://grafana.github.io/helm-charts",
     chartVersion: "9.2.2",
+    dashboards: true,
   },
   kiali: {
     chartRepo: "https://kiali.org/helm-charts",
@@ -94,12 +99,21 @@ export function validateObservability(
     o.prometheus,
     D.prometheus,
   );
-  const { raw: _g, ...grafana } = addon(
+  const { raw: g, ...grafanaChart } = addon(
     c,
     "observability.grafana",
     o.grafana,
     D.grafana,
+    ["dashboards"],
   );
+  const grafana = {
+    ...grafanaChart,
+    dashboards: c.boolean(
+      "observability.grafana.dashboards",
+      g.dashboards,
+      D.grafana.dashboards,
+    ),
+  };
   const { raw: k, ...kiali } = addon(
     c,
     "observability.kiali",

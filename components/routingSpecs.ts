@@ -71,6 +71,15 @@ function faultSpec(f: Fault) {
   };
 }
 
+/** Timeout and retries of a route; the same for a service's mesh route and its edge route. */
+function resilienceSpec(policy: RoutingPolicy) {
+  return {
+    timeout: policy.timeout,
+    retries:
+      policy.retries.attempts === 0 ? { attempts: 0 } : { ...policy.retries },
+  };
+}
+
 /**
  * In-mesh routing for a versioned service: first one route per header rule (testers reach a
  * version on purpose), then the weighted route that splits everything else over the subsets.
@@ -87,11 +96,7 @@ export function weightedVirtualServiceSpec(
     subset,
     port: { number: port },
   });
-  const resilience = {
-    timeout: policy.timeout,
-    retries:
-      policy.retries.attempts === 0 ? { attempts: 0 } : { ...policy.retries },
-  };
+  const resilience = resilienceSpec(policy);
   const headerRoutes = policy.headerRoutes.map((h, i) => {
     const fault = h.fault ?? policy.fault;
     return {
@@ -135,6 +140,8 @@ export interface IngressTarget {
   readonly host: string;
   readonly port: number;
   readonly versions: VersionWeight[];
+  /** The service's timeout, retries and fault, which the edge route must carry itself. */
+  readonly policy: RoutingPolicy;
 }
 
 /** A route from the ingress gateway to a versioned service, for the requests whose path matches. */
@@ -150,8 +157,10 @@ export interface IngressRoute {
 
 /**
  * The VirtualService bound to the gateway; routes are tried in the order given. A service's own
- * in-mesh VirtualService does not apply to traffic entering through a gateway, so the gateway
- * routes to the target's subsets itself.
+ * in-mesh VirtualService does not apply to traffic entering through a gateway (it is bound to the
+ * `mesh` gateway only), so the edge route carries the target's subsets, weights, timeout, retries
+ * and fault itself: otherwise edge requests would have no timeout and a chaos drill on a service
+ * reached only from outside would do nothing.
  */
 export function ingressVirtualServiceSpec(
   gateway: string,
@@ -176,6 +185,10 @@ export function ingressVirtualServiceSpec(
           },
           weight: v.weight,
         })),
+        ...resilienceSpec(r.target.policy),
+        ...(r.target.policy.fault
+          ? { fault: faultSpec(r.target.policy.fault) }
+          : {}),
       };
     }),
   };

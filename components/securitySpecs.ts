@@ -26,30 +26,32 @@ export function denyAllSpec(): Record<string, never> {
 /** Who may call a workload, and how. */
 export interface AllowRule {
   /** SPIFFE principals of the callers (see principal()). */
-  readonly principals: string[];
+  readonly principals: readonly string[];
   /** HTTP methods the callers use. */
-  readonly methods: string[];
+  readonly methods: readonly string[];
   /** Paths the callers use; omitted means any path. */
-  readonly paths?: string[];
+  readonly paths?: readonly string[];
 }
 
-export function allowSpec(selector: Record<string, string>, rule: AllowRule) {
+/** One ALLOW rule per caller group: a request is admitted when any rule matches it. */
+export function allowSpec(
+  selector: Record<string, string>,
+  rules: readonly AllowRule[],
+) {
   return {
     selector: { matchLabels: selector },
     action: "ALLOW",
-    rules: [
-      {
-        from: [{ source: { principals: rule.principals } }],
-        to: [
-          {
-            operation: {
-              methods: rule.methods,
-              ...(rule.paths ? { paths: rule.paths } : {}),
-            },
+    rules: rules.map((rule) => ({
+      from: [{ source: { principals: rule.principals } }],
+      to: [
+        {
+          operation: {
+            methods: rule.methods,
+            ...(rule.paths ? { paths: rule.paths } : {}),
           },
-        ],
-      },
-    ],
+        },
+      ],
+    })),
   };
 }
 

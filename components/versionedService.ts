@@ -39,8 +39,8 @@ export interface VersionedServiceArgs {
   readonly dependsOn?: pulumi.Resource[];
   /** Traffic policy, timeouts, retries, faults, header routes and mirroring. Defaults to DEFAULT_ROUTING_POLICY. */
   readonly policy?: RoutingPolicy;
-  /** Who may call this service; under the namespace's default deny, nobody else can. */
-  readonly allow: AllowRule;
+  /** Who may call this service, one rule per caller group; under the namespace's default deny, nobody else can. */
+  readonly allow: readonly AllowRule[];
   /** When true, Pulumi does not wait for the Deployments and Service to become ready. Defaults to false. */
   readonly skipAwait?: boolean;
 }
@@ -85,7 +85,12 @@ export class VersionedService extends pulumi.ComponentResource {
       annotations,
     });
     this.host = serviceHost(name, args.namespace);
-    this.ingressTarget = { host: this.host, port, versions: args.versions };
+    this.ingressTarget = {
+      host: this.host,
+      port,
+      versions: args.versions,
+      policy,
+    };
     this.port = port;
 
     this.serviceAccount = new k8s.core.v1.ServiceAccount(

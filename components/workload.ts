@@ -3,10 +3,26 @@
 import * as k8s from "@pulumi/kubernetes";
 import { Resources } from "./config";
 
+/** A path the container writes under its read-only root filesystem; it gets an emptyDir. */
+export interface WritablePath {
+  readonly path: string;
+  /** Size limit of the emptyDir (the kubelet evicts the pod past it). Defaults to 16Mi. */
+  readonly sizeLimit?: string;
+  /**
+   * Copy what the image holds at this path into the emptyDir before the app starts (an init
+   * container of the same image runs `cp -a`), for directories the app rewrites in place, such as
+   * nginx's /etc/nginx. Needs `sh` and `cp` in the image. Defaults to false (start empty).
+   */
+  readonly seedFromImage?: boolean;
+}
+
 /** What differs between workloads; everything else is fixed by hardenedPodSpec(). */
 export interface WorkloadSpec {
   /** Pinned image reference. */
   readonly image: string;
+  /** Replaces the image's ENTRYPOINT; omitted keeps it. */
+  readonly command?: string[];
+  /** Replaces the image's CMD; omitted keeps it. */
   readonly args?: string[];
   readonly env?: Record<string, string>;
   /** Port the container listens on; also the target of the Service. */
@@ -19,10 +35,12 @@ export interface WorkloadSpec {
   readonly extraPorts?: { name: string; port: number }[];
   /** Numeric user the container runs as. Defaults to 65532 (nonroot). */
   readonly runAsUser?: number;
+  /** Numeric group; images whose directories are group-0 writable need 0. Defaults to runAsUser. */
+  readonly runAsGroup?: number;
   /** Requests and limits. Defaults to DEFAULT_WORKLOAD_RESOURCES. */
   readonly resources?: Resources;
   /** Paths that must stay writable under a read-only root filesystem; each gets an emptyDir. */
-  readonly writablePaths?: string[];
+  readonly writablePaths?: readonly WritablePath[];
   /** Seconds before the first liveness probe; slow starters (the JVM) need more. Defaults to 10. */
   readonly livenessDelaySeconds?: number;
   /** ConfigMaps mounted read-only, by mount path. */
@@ -35,6 +53,7 @@ export const DEFAULT_WORKLOAD_RESOURCES: Resources = {
 };
 
 export const DEFAULT_RUN_AS_USER = 65532;
+export const DEFAULT_WRITABLE_SIZE = "16Mi";
 
 /** Builds the pod spec of one workload. `container` names the single app container. */
 export function hardenedPodSpec(
@@ -42,10 +61,13 @@ export function hardenedPodSpec(
   serviceAccountName: string,
   w: WorkloadSpec,
 ): k8s.types.input.core.v1.PodSpec {
-  const writable = (w.writablePaths ?? []).map((mountPath, i) => ({
+  const writable = (w.writablePaths ?? []).map((p, i) => ({
     name: `writable-${i}`,
-    mountPath,
+    mountPath: p.path,
+    sizeLimit: p.sizeLimit ?? DEFAULT_WRITABLE_SIZE,
+    seed: p.seedFromImage ?? false,
   }));
+  const seeded = writable.filter((v) => v.seed);
   const configs = (w.configMaps ?? []).map((c, i) => ({
     name: `config-${i}`,
     configMap: c.name,
@@ -55,6 +77,15 @@ export function hardenedPodSpec(
     httpGet: { path: w.probePath, port: w.probePort ?? w.port },
     periodSeconds: 10,
   };
+  const runAsUser = w.runAsUser ?? DEFAULT_RUN_AS_USER;
+  const containerSecurity = {
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+  const resources = w.resources ?? DEFAULT_WORKLOAD_RESOURCES;
   return {
     serviceAccountName,
     // The app never calls the Kubernetes API. Istio's proxy authenticates with its own
@@ -62,14 +93,38 @@ export function hardenedPodSpec(
     automountServiceAccountToken: false,
     securityContext: {
       runAsNonRoot: true,
-      runAsUser: w.runAsUser ?? DEFAULT_RUN_AS_USER,
-      runAsGroup: w.runAsUser ?? DEFAULT_RUN_AS_USER,
+      runAsUser,
+      runAsGroup: w.runAsGroup ?? runAsUser,
       seccompProfile: { type: "RuntimeDefault" },
     },
+    ...(seeded.length > 0
+      ? {
+          initContainers: [
+            {
+              name: "seed-writable",
+              image: w.image,
+              command: [
+                "/bin/sh",
+                "-c",
+                seeded
+                  .map((v) => `cp -a ${v.mountPath}/. /seed/${v.name}/`)
+                  .join(" && "),
+              ],
+              resources,
+              securityContext: containerSecurity,
+              volumeMounts: seeded.map((v) => ({
+                name: v.name,
+                mountPath: `/seed/${v.name}`,
+              })),
+            },
+          ],
+        }
+      : {}),
     containers: [
       {
         name: container,
         image: w.image,
+        command: w.command,
         args: w.args,
         env: Object.entries(w.env ?? {}).map(([name, value]) => ({
           name,
@@ -87,14 +142,8 @@ export function hardenedPodSpec(
           ...probe,
           initialDelaySeconds: w.livenessDelaySeconds ?? 10,
         },
-        resources: w.resources ?? DEFAULT_WORKLOAD_RESOURCES,
-        securityContext: {
-          runAsNonRoot: true,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          capabilities: { drop: ["ALL"] },
-          seccompProfile: { type: "RuntimeDefault" },
-        },
+        resources,
+        securityContext: containerSecurity,
         volumeMounts: [
           ...writable.map((v) => ({ name: v.name, mountPath: v.mountPath })),
           ...configs.map((v) => ({
@@ -108,7 +157,7 @@ export function hardenedPodSpec(
     volumes: [
       ...writable.map((v) => ({
         name: v.name,
-        emptyDir: { sizeLimit: "16Mi" },
+        emptyDir: { sizeLimit: v.sizeLimit },
       })),
       ...configs.map((v) => ({
         name: v.name,

@@ -1,5 +1,8 @@
 import * as assert from "assert";
 
+import { BOOKINFO_CALLS } from "../components/bookinfoCallGraph";
+import { BOOKINFO_SERVICES } from "../components/bookinfoConfig";
+import { admits } from "./authz";
 import { problems } from "./configProblems";
 import {
   byType,
@@ -49,19 +52,17 @@ describe("Bookinfo", () => {
         `docker.io/istio/examples-bookinfo-${app}-${version}:1.20.3`,
       );
       assert.strictEqual(pod.serviceAccountName, app);
-      assert.strictEqual(pod.securityContext.runAsUser, 1000);
+      // reviews is Open Liberty (uid 1001, group 0); the others declare USER 1000.
+      assert.strictEqual(
+        pod.securityContext.runAsUser,
+        app === "reviews" ? 1001 : 1000,
+      );
       assert.strictEqual(
         pod.containers[0].securityContext.readOnlyRootFilesystem,
         true,
       );
       assert.strictEqual(pod.containers[0].ports[0].containerPort, 9080);
     }
-    const reviews = named(byType(r, DEPLOYMENT), "reviews-v2").inputs.spec
-      .template.spec.containers[0];
-    assert.deepStrictEqual(
-      reviews.volumeMounts.map((m: any) => m.mountPath),
-      ["/tmp", "/opt/ibm/wlp/output"],
-    );
   });
 
   it("gives all four services a DestinationRule whose subsets match their deployments", () => {
@@ -134,28 +135,90 @@ describe("Bookinfo", () => {
     );
   });
 
-  it("lets each service be called only by its caller in the sample", () => {
-    const allowed = Object.fromEntries(
-      inNs(istioResources(r, "AuthorizationPolicy"), "bookinfo")
-        .filter((p) => p.inputs.spec.action === "ALLOW")
-        .map((p) => [
-          p.inputs.spec.selector.matchLabels.app,
-          p.inputs.spec.rules[0].from[0].source.principals,
-        ]),
-    );
-    assert.deepStrictEqual(allowed, {
-      productpage: ["cluster.local/ns/istio-ingress/sa/istio-ingressgateway"],
-      details: ["cluster.local/ns/bookinfo/sa/productpage"],
-      reviews: ["cluster.local/ns/bookinfo/sa/productpage"],
-      ratings: ["cluster.local/ns/bookinfo/sa/reviews"],
-    });
-    assert.deepStrictEqual(
+  describe("admits exactly the calls of the sample's call graph (bookinfoCallGraph.ts)", () => {
+    const policy = (svc: string) =>
       named(
         inNs(istioResources(r, "AuthorizationPolicy"), "bookinfo"),
-        "deny-all",
-      ).inputs.spec,
-      {},
-    );
+        `${svc}-allow`,
+      ).inputs.spec;
+    const principalOf = (caller: string) =>
+      caller === "ingress"
+        ? "cluster.local/ns/istio-ingress/sa/istio-ingressgateway"
+        : `cluster.local/ns/bookinfo/sa/${caller}`;
+    // A concrete request for each pattern, as the sample sends it (product id 0).
+    const concrete = (p: string) => p.replace(/\*$/, "0");
+
+    for (const call of BOOKINFO_CALLS) {
+      for (const method of call.methods) {
+        const path = concrete(call.paths?.[0] ?? "/productpage");
+        it(`WHEN ${call.from} calls ${method} ${call.to}${path} THEN the policy admits it`, () => {
+          assert.ok(
+            admits(policy(call.to), {
+              principal: principalOf(call.from),
+              method,
+              path,
+            }),
+          );
+        });
+      }
+    }
+
+    const callers = ["ingress", ...BOOKINFO_SERVICES];
+    for (const to of BOOKINFO_SERVICES) {
+      for (const from of callers.filter(
+        (f) => !BOOKINFO_CALLS.some((c) => c.from === f && c.to === to),
+      )) {
+        it(`WHEN ${from} calls ${to}, which the sample never does, THEN it is denied`, () => {
+          for (const path of ["/", `/${to}/0`, "/productpage", "/health"]) {
+            assert.ok(
+              !admits(policy(to), {
+                principal: principalOf(from),
+                method: "GET",
+                path,
+              }),
+              `${from} -> ${to} GET ${path} admitted`,
+            );
+          }
+        });
+      }
+    }
+
+    it("productpage reaches ratings directly, for /api/v1/products/<id>/ratings", () => {
+      assert.ok(
+        admits(policy("ratings"), {
+          principal: principalOf("productpage"),
+          method: "GET",
+          path: "/ratings/0",
+        }),
+      );
+    });
+
+    it("a known caller is refused other methods and paths", () => {
+      assert.ok(
+        !admits(policy("ratings"), {
+          principal: principalOf("reviews"),
+          method: "POST",
+          path: "/ratings/0",
+        }),
+      );
+      assert.ok(
+        !admits(policy("details"), {
+          principal: principalOf("productpage"),
+          method: "GET",
+          path: "/admin",
+        }),
+      );
+    });
+
+    it("the namespace denies everything else by default", () => {
+      assert.deepStrictEqual(
+        named(
+          inNs(istioResources(r, "AuthorizationPolicy"), "bookinfo"),
+          "deny-all",
+        ).inputs.spec,
+        {},
+      );
+    });
   });
 
   it("leaves the demo app untouched when toggled", async () => {

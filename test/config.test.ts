@@ -160,7 +160,7 @@ describe("config validation", () => {
     [
       "a misspelt istio field",
       { ...DEV_CONFIG, istio: { hubb: "x" } },
-      'istio.hubb is not a known setting (got "x"); known fields of istio: version, chartRepo, chartDir, hub, tag, istiodResources',
+      'istio.hubb is not a known setting (got "x"); known fields of istio: version, chartRepo, chartDir, hub, tag, istiodResources, proxyResources, platform, values',
     ],
   ];
   for (const [what, raw, message] of otherBad) {

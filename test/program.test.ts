@@ -60,7 +60,7 @@ describe("the program (dev stack, mocks)", () => {
     });
     assert.strictEqual(values.autoscaleEnabled, false);
     assert.strictEqual(values.global.tag, "1.30.4");
-    assert.strictEqual(values.global.hub, "docker.io/istio");
+    assert.strictEqual(values.global.hub, "registry.istio.io/release");
   });
 
   it("orders base before istiod before the gateway", () => {
