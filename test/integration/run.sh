@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # `npm run test:integration`: the local test bed. Builds whatever is missing (cached under
-# ~/.cache/service-mesh-testbed), starts etcd + kube-apiserver + kube-controller-manager on
-# loopback, runs the scenarios of test/integration/scenarios.ts with the real Pulumi engine, and
-# stops every process it started, even on failure.
+# ~/.cache/service-mesh-testbed), starts on loopback etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler and KWOK (simulated nodes, so pods are scheduled and become Ready), arms istiod
+# (pilot-discovery, started as soon as the istiod chart's injector config exists), runs the
+# scenarios of test/integration/scenarios.ts with the real Pulumi engine, and stops every process
+# it started, even on failure.
+#
+# IT_KEEP=1 keeps the cluster and istiod running after the scenarios (for inspection with
+# `npm run testbed:xds`); it prints how to reach them and how to stop them.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TESTBED=$ROOT/test/testbed
@@ -12,15 +17,23 @@ start=$(date +%s)
 echo "[it] building or reusing the test bed's tools"
 eval "$(bash "$TESTBED/build-kube.sh")"        # KUBE_BIN, ETCD_BIN
 export KUBE_BIN ETCD_BIN
+eval "$(bash "$TESTBED/build-kwok.sh")"        # KWOK_BIN
 eval "$(bash "$TESTBED/build-pulumi.sh")"      # PULUMI_PATH (CLI, language host, provider plugins)
-ISTIO_DIR=$(bash "$TESTBED/build-istio.sh" | tail -n 1)
-export ISTIO_CHARTS=$ISTIO_DIR/charts ISTIOCTL=$ISTIO_DIR/bin/istioctl
+ISTIO_DIR=$(bash "$TESTBED/build-istio.sh" | tail -n 1)  # charts, istioctl, pilot-discovery, testbed-xds
+export ISTIO_DIR ISTIO_CHARTS=$ISTIO_DIR/charts ISTIOCTL=$ISTIO_DIR/bin/istioctl
 export ISTIO_VERSION=${ISTIO_DIR##*/istio-}
 echo "[it] tools ready after $(( $(date +%s) - start )) s"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/service-mesh-it.XXXXXX")
 cleanup() {
   local rc=$?
+  if [ "${IT_KEEP:-0}" = 1 ]; then
+    echo "[it] IT_KEEP=1: cluster and istiod left running in $WORK/kube"
+    echo "[it]   export KUBECONFIG=$WORK/kube/kubeconfig; set -a; . $WORK/kube/istiod.env; set +a"
+    echo "[it]   npm run testbed:xds -- <namespace>/<pod> routes"
+    echo "[it]   stop with: bash test/testbed/kube-down.sh --purge $WORK/kube"
+    exit "$rc"
+  fi
   bash "$TESTBED/kube-down.sh" "$WORK/kube" || true
   if [ "$rc" -ne 0 ]; then
     echo "[it] failed; logs kept in $WORK (pulumi.log, kube/*.log)"
@@ -35,6 +48,16 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$WORK/kube"
 bash "$TESTBED/kube-up.sh" "$WORK/kube"
+# The network guard first, before any webhook or pod exists (see network-guard.yaml).
+"$KUBE_BIN/kubectl" --kubeconfig "$WORK/kube/kubeconfig" apply -f "$TESTBED/network-guard.yaml" >/dev/null
+bash "$TESTBED/cluster-up.sh" "$WORK/kube" >/dev/null   # scheduler, KWOK, simulated nodes
+# istiod's CA and webhook URLs now (the chart values need them); pilot-discovery itself starts
+# as soon as `up` has applied the istiod chart's injector config.
+set -a
+# shellcheck disable=SC1091
+. <(bash "$TESTBED/istiod-up.sh" --when-injector-exists "$WORK/kube")
+set +a
+export TESTBED_XDS ISTIOD_XDS
 
 export KUBECONFIG=$WORK/kube/kubeconfig
 export IT_WORK_DIR=$WORK

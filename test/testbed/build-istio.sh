@@ -6,6 +6,10 @@
 #       the Helm charts embedded in istio.io/istio/manifests, laid out like the
 #       published chart repo (point helm / helm.v3.Release `chart:` at a subdir)
 #   $CACHE/istio-$ISTIO_VERSION/bin/istioctl
+#   $CACHE/istio-$ISTIO_VERSION/bin/pilot-discovery   istiod's binary, run out of cluster by
+#       test/testbed/istiod-up.sh (control plane in the loop)
+#   $CACHE/istio-$ISTIO_VERSION/bin/testbed-xds       our xDS reader (go/istio-charts/xds):
+#       prints the Envoy config istiod computes for one pod as JSON
 #
 # CACHE defaults to $HOME/.cache/service-mesh-testbed (SERVICE_MESH_TESTBED_CACHE).
 # Each piece is skipped when already present, so a warm run takes seconds.
@@ -63,6 +67,17 @@ step_done() { log "$1 done in $((SECONDS - STEP_T))s"; }
 # go -C runs inside the wrapper module, so its go.mod/go.sum (with replaces) apply.
 gobuild() { go build -C "$MOD_DIR" -mod=readonly -trimpath "$@"; }
 
+# Version stamp shared by istioctl, pilot-discovery and testbed-xds (as Istio's release build).
+V=istio.io/istio/pkg/version
+VERSION_LDFLAGS="-s -w \
+ -X $V.buildVersion=$ISTIO_VERSION \
+ -X $V.buildGitRevision=${ISTIO_MODULE_VERSION##*-} \
+ -X $V.buildTag=$ISTIO_VERSION \
+ -X $V.buildStatus=Clean \
+ -X $V.buildHub=$ISTIO_CHART_HUB \
+ -X $V.buildOS=$(go env GOOS) \
+ -X $V.buildArch=$(go env GOARCH)"
+
 # --- charts ------------------------------------------------------------------
 charts_ok() {
   local c
@@ -92,19 +107,37 @@ if istioctl_ok; then
   log "istioctl present: $DEST/bin/istioctl"
 else
   step_start "building istioctl $ISTIO_VERSION (long on 2 cores)"
-  V=istio.io/istio/pkg/version
-  gobuild -ldflags "-s -w \
-    -X $V.buildVersion=$ISTIO_VERSION \
-    -X $V.buildGitRevision=${ISTIO_MODULE_VERSION##*-} \
-    -X $V.buildTag=$ISTIO_VERSION \
-    -X $V.buildStatus=Clean \
-    -X $V.buildHub=$ISTIO_CHART_HUB \
-    -X $V.buildOS=$(go env GOOS) \
-    -X $V.buildArch=$(go env GOARCH)" \
-    -o "$TMP/istioctl" istio.io/istio/istioctl/cmd/istioctl
+  gobuild -ldflags "$VERSION_LDFLAGS" -o "$TMP/istioctl" istio.io/istio/istioctl/cmd/istioctl
   mkdir -p "$DEST/bin"
   mv -f "$TMP/istioctl" "$DEST/bin/istioctl"
   step_done "istioctl"
+fi
+
+# --- pilot-discovery (istiod) and testbed-xds -----------------------------------
+# Same module graph and version stamp as istioctl; most packages are shared, so with istioctl
+# built these take a minute or two more. A binary is rebuilt when its version differs.
+stamped() { # binary version-args... -> true if it reports $ISTIO_VERSION
+  local b=$1; shift
+  [ -x "$b" ] && "$b" "$@" 2>/dev/null | grep -qxE "(client version: )?$ISTIO_VERSION"
+}
+if stamped "$DEST/bin/pilot-discovery" version -s; then
+  log "pilot-discovery present: $DEST/bin/pilot-discovery"
+else
+  step_start "building pilot-discovery $ISTIO_VERSION"
+  gobuild -ldflags "$VERSION_LDFLAGS" -o "$TMP/pilot-discovery" istio.io/istio/pilot/cmd/pilot-discovery
+  mkdir -p "$DEST/bin"
+  mv -f "$TMP/pilot-discovery" "$DEST/bin/pilot-discovery"
+  step_done "pilot-discovery"
+fi
+# testbed-xds is our own code: rebuilt whenever its source is newer than the binary.
+if stamped "$DEST/bin/testbed-xds" --version && [ -z "$(find "$MOD_DIR/xds" "$MOD_DIR/go.mod" "$MOD_DIR/go.sum" -newer "$DEST/bin/testbed-xds" 2>/dev/null)" ]; then
+  log "testbed-xds present: $DEST/bin/testbed-xds"
+else
+  step_start "building testbed-xds"
+  gobuild -ldflags "$VERSION_LDFLAGS" -o "$TMP/testbed-xds" ./xds
+  mkdir -p "$DEST/bin"
+  mv -f "$TMP/testbed-xds" "$DEST/bin/testbed-xds"
+  step_done "testbed-xds"
 fi
 
 log "$("$DEST/bin/istioctl" version --remote=false)"

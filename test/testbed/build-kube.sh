@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds a local Kubernetes control plane (no kubelet, no scheduler) from Go modules:
-#   kube-apiserver, kube-controller-manager, kubectl   (module k8s.io/kubernetes)
+# Builds a local Kubernetes control plane (no kubelet) from Go modules:
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl   (module k8s.io/kubernetes)
 #   etcd                                               (module go.etcd.io/etcd/server/v3)
 #
 # Usage: test/testbed/build-kube.sh [--update-modules] [--force]
@@ -40,7 +40,7 @@ KUBE_DIR=$CACHE/kube-$KUBE_VERSION
 ETCD_DIR=$CACHE/etcd-$ETCD_VERSION
 KUBE_MOD=$HERE/go/kube
 ETCD_MOD=$HERE/go/etcd
-KUBE_BINS=(kube-apiserver kube-controller-manager kubectl)
+KUBE_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 TB_NAME=build-kube
 # shellcheck source=common.sh

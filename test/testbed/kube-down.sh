@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Stops the control plane that test/testbed/kube-up.sh started in DIR.
+# Stops the control plane that test/testbed/kube-up.sh started in DIR, and whatever
+# cluster-up.sh (kube-scheduler, kwok) and istiod-up.sh (pilot-discovery and its start-later
+# watcher) started there.
 #
 # Usage: test/testbed/kube-down.sh [--purge] DIR
 #   --purge   also delete DIR afterwards
 #
-# Only the processes recorded in DIR/{kube-controller-manager,kube-apiserver,etcd}.pid are
-# signalled, and only if that pid is still the process kube-up started (its command line names
+# Only the processes recorded in DIR/{istiod-watch,istiod,kwok,kube-scheduler,
+# kube-controller-manager,kube-apiserver,etcd}.pid are signalled, and only if that pid is still the process kube-up started (its command line names
 # a path inside DIR), so a recycled pid is never hit. Each gets SIGTERM, then SIGKILL after
 # $KUBE_DOWN_GRACE seconds (default 10). Safe to run twice, or when nothing is running.
 set -euo pipefail
@@ -23,8 +25,9 @@ ours() { # pid -> true if it is alive and was started by kube-up for this DIR
   [ -r "/proc/$1/cmdline" ] && tr '\0' '\n' <"/proc/$1/cmdline" | grep -qF "$DIR/"
 }
 
-# Reverse start order: controller manager, API server, etcd.
-for c in kube-controller-manager kube-apiserver etcd; do
+# Reverse start order: istiod's watcher (so it cannot start istiod meanwhile), istiod, kwok,
+# scheduler, controller manager, API server, etcd.
+for c in istiod-watch istiod kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
   f=$DIR/$c.pid
   [ -f "$f" ] || continue
   pid=$(tr -dc '0-9' <"$f")

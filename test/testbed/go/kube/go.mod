@@ -1,4 +1,4 @@
-// inputs: 225798f929c1d916ea8a81cc610554d087117ee5890d34440ccf38c1bcf834ec
+// inputs: 794ff3a0fba6ddb3b487c8c287adf61f388116f0fafdc4352896443e45a6cf27
 // Wrapper module: builds kube-apiserver, kube-controller-manager and kubectl
 // from k8s.io/kubernetes. k8s.io/kubernetes requires its staging modules at
 // v0.0.0 with local (./staging) replaces that do not apply to dependents, so
@@ -217,5 +217,6 @@ replace (
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
+	k8s.io/kubernetes/cmd/kube-scheduler
 	k8s.io/kubernetes/cmd/kubectl
 )
