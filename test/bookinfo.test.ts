@@ -1,7 +1,7 @@
 import * as assert from "assert";
 
-import { BOOKINFO_CALLS } from "../components/bookinfoCallGraph";
-import { BOOKINFO_SERVICES } from "../components/bookinfoConfig";
+import { BOOKINFO_CALLS } from "../components/apps";
+import { BOOKINFO_SERVICES } from "../components/config";
 import { admits } from "./authz";
 import { problems } from "./configProblems";
 import {

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ADDON_SERVICES } from "../components/addonValues";
+import { ADDON_SERVICES } from "../components/specs";
 import { validateConfig } from "../components/config";
 import { problems } from "./configProblems";
 import {

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { gatewayPodLabels, injectionLabels } from "../components/labels";
+import { gatewayPodLabels, injectionLabels } from "../components/core";
 import {
   byType,
   changedResources,
