@@ -6,6 +6,28 @@ import tseslint from "typescript-eslint";
 import { importX } from "eslint-plugin-import-x";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 
+// The layers of components/, bottom up, and the layers each may import (besides its own folder).
+// Imports go only down; rooms on one floor do not import each other.
+const LAYERS = {
+  core: [],
+  config: ["core"],
+  specs: ["core", "config"],
+  istio: ["core", "config", "specs"],
+  workloads: ["core", "config", "specs"],
+  apps: ["core", "config", "specs", "workloads"],
+  observability: ["core", "config", "specs"],
+};
+const layerZones = Object.entries(LAYERS).map(([layer, allowed]) => ({
+  target: `./components/${layer}`,
+  from: [
+    "./index.ts",
+    ...Object.keys(LAYERS)
+      .filter((other) => other !== layer && !allowed.includes(other))
+      .map((other) => `./components/${other}`),
+  ],
+  message: `components/${layer} may import only ${allowed.length > 0 ? allowed.join(", ") : "nothing of the project (it is the ground floor)"}`,
+}));
+
 export default tseslint.config(
   { ignores: ["node_modules/", "bin/", ".testbed/", "test/testbed/go/"] },
   js.configs.recommended,
@@ -33,9 +55,15 @@ export default tseslint.config(
         { fixStyle: "inline-type-imports" },
       ],
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
+      "import-x/no-restricted-paths": ["error", { zones: layerZones }],
       "import-x/no-self-import": "error",
       "import-x/no-useless-path-segments": "error",
     },
+  },
+  {
+    // Small files with names that say what they hold.
+    files: ["components/**/*.ts", "index.ts"],
+    rules: { "max-lines": ["error", { max: 300 }] },
   },
   {
     // The test bed's driver is maintained with the test bed; it keeps the cycle and unused-code
