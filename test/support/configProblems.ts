@@ -1,5 +1,6 @@
+// Config validation as the tests ask about it: which problems does a raw config have?
 import * as assert from "assert";
-import { ConfigError, validateConfig } from "../components/config";
+import { ConfigError, validateConfig } from "../../components/config";
 
 /** The problems validateConfig reports for a raw config, or [] if it passes. */
 export function problems(raw: Record<string, unknown>): string[] {

@@ -8,9 +8,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { DEV_CONFIG, renderProgram, Rendering } from "./mocks";
+import { DEV_CONFIG, renderProgram, type Rendering } from "../support/mocks";
 
-const GOLDEN_DIR = path.join(__dirname, "golden");
+const GOLDEN_DIR = path.join(__dirname, "..", "golden");
 
 /** The stacks pinned by golden files, by file name. */
 export const GOLDEN_STACKS: Record<string, Record<string, unknown>> = {

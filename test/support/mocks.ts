@@ -1,15 +1,17 @@
-// The one mocks module: records every resource the program registers (with the options that
-// decide ordering) and fails on any invoke it was not taught, so a missing mock fails loudly.
+// The one mocks module: records every resource registered under it (with the options that decide
+// ordering and ownership) and fails on any invoke it was not taught, so a missing mock fails
+// loudly. Component tests render one component with it; program tests render index.ts.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 export const PROJECT = "service-mesh";
 export const STACK = "dev";
 
-export interface RecordedResource {
+/** What the engine would receive for one resource. `I` types its inputs for a finder. */
+export interface RecordedResource<I = Record<string, unknown>> {
   type: string;
   name: string;
-  inputs: Record<string, any>;
+  inputs: I;
   custom: boolean;
   /** Provider reference the engine would use ("urn::id"), for custom resources. */
   provider?: string;
@@ -24,8 +26,11 @@ const OUTPUTS: Record<string, Record<string, unknown>> = {
   "random:index/randomPassword:RandomPassword": { result: "mock-password" },
 };
 
-const key = (r: { __pulumiType?: string; __name?: string }) =>
-  `${r.__pulumiType}::${r.__name}`;
+interface Named {
+  __pulumiType?: string;
+  __name?: string;
+}
+const key = (r: Named) => `${r.__pulumiType}::${r.__name}`;
 
 export class Recorder implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
@@ -36,7 +41,7 @@ export class Recorder implements pulumi.runtime.Mocks {
 
   newResource(args: pulumi.runtime.MockResourceArgs): {
     id: string;
-    state: Record<string, any>;
+    state: Record<string, unknown>;
   } {
     const opts = this.options.get(`${args.type}::${args.name}`) ?? {
       dependsOn: [],
@@ -44,7 +49,7 @@ export class Recorder implements pulumi.runtime.Mocks {
     this.resources.push({
       type: args.type,
       name: args.name,
-      inputs: args.inputs,
+      inputs: args.inputs as Record<string, unknown>,
       custom: args.custom ?? false,
       provider: args.provider,
       dependsOn: opts.dependsOn,
@@ -56,7 +61,7 @@ export class Recorder implements pulumi.runtime.Mocks {
     };
   }
 
-  call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+  call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
     throw new Error(`unmocked invoke ${args.token}`);
   }
 
@@ -67,16 +72,11 @@ export class Recorder implements pulumi.runtime.Mocks {
       ? deps
       : deps
         ? [deps]
-        : []) as unknown as Array<{ __pulumiType?: string; __name?: string }>;
+        : []) as unknown as Named[];
     this.options.set(`${t.type}::${t.name}`, {
       dependsOn: list.map(key),
       parent: t.opts.parent
-        ? key(
-            t.opts.parent as unknown as {
-              __pulumiType?: string;
-              __name?: string;
-            },
-          )
+        ? key(t.opts.parent as unknown as Named)
         : undefined,
     });
     return undefined;
@@ -86,23 +86,26 @@ export class Recorder implements pulumi.runtime.Mocks {
 export interface Rendering {
   resources: RecordedResource[];
   /** Stack outputs, unwrapped to plain values. */
-  outputs: Record<string, any>;
+  outputs: Record<string, unknown>;
   /** The program's exports as it returned them (Outputs intact, e.g. to check secrecy). */
   exports: Record<string, unknown>;
 }
 
+// The SDK's own wait for outstanding registrations; not part of its public API.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const settings = require("@pulumi/pulumi/runtime/settings") as {
   waitForRPCs(): Promise<void>;
 };
-const root = path.resolve(__dirname, "..");
+const root = path.resolve(__dirname, "..", "..");
 
 /**
- * Runs the whole program (index.ts) under fresh mocks with the given stack config (values as the
- * CLI stores them: objects as objects, scalars as strings) and returns what it registered.
- * Rejects with the program's error, e.g. a ConfigError.
+ * Runs `build` inside a fresh stack under fresh mocks with the given stack config (values as the
+ * CLI stores them: objects as objects, scalars as strings) and returns what it registered and
+ * returned. Rejects with the error `build` raised, with what was recorded attached.
  */
-export async function renderProgram(
-  config: Record<string, unknown>,
+export async function render(
+  build: () => Record<string, unknown> | void,
+  config: Record<string, unknown> = {},
 ): Promise<Rendering> {
   const recorder = new Recorder();
   await pulumi.runtime.setMocks(recorder, PROJECT, STACK, false);
@@ -111,16 +114,13 @@ export async function renderProgram(
     flat[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   }
   pulumi.runtime.setAllConfig(flat);
-  // The program runs at import: drop it from the cache so it runs again. The components keep
-  // no module state, so they stay loaded (and compiled) across renderings.
-  delete require.cache[require.resolve(path.join(root, "index"))];
   let failure: unknown;
-  let programExports: Record<string, unknown> = {};
+  let returned: Record<string, unknown> = {};
   const outputs = await pulumi.runtime
     .runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation(recorder.transformation);
-      programExports = require(path.join(root, "index"));
-      return programExports;
+      returned = build() ?? {};
+      return returned;
     })
     .catch((e) => {
       failure = e;
@@ -132,9 +132,25 @@ export async function renderProgram(
   }
   return {
     resources: recorder.resources,
-    outputs: (outputs ?? {}) as Record<string, any>,
-    exports: programExports,
+    outputs: (outputs ?? {}) as Record<string, unknown>,
+    exports: returned,
   };
+}
+
+/**
+ * Runs the whole program (index.ts) with the given stack config. The program runs at import, so
+ * it is dropped from the module cache first; the components keep no module state, so they stay
+ * loaded (and compiled) across renderings.
+ */
+export function renderProgram(
+  config: Record<string, unknown>,
+): Promise<Rendering> {
+  const program = path.join(root, "index");
+  return render(() => {
+    delete require.cache[require.resolve(program)];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(program) as Record<string, unknown>;
+  }, config);
 }
 
 /** The dev stack's config, as Pulumi.dev.yaml ships it. */
@@ -146,67 +162,6 @@ let devRendering: Promise<Rendering> | undefined;
 export function renderDev(): Promise<Rendering> {
   devRendering ??= renderProgram(DEV_CONFIG);
   return devRendering;
-}
-
-/** Finders over a rendering. */
-export function byType(r: Rendering, type: string): RecordedResource[] {
-  return r.resources.filter((x) => x.type === type);
-}
-
-/** Istio custom resources (type tokens like kubernetes:networking.istio.io/v1:Gateway), optionally of one kind. */
-export function istioResources(
-  r: Rendering,
-  kind?: string,
-): RecordedResource[] {
-  return r.resources.filter(
-    (x) =>
-      /^kubernetes:[a-z.]+\.istio\.io\/[^:]+:/.test(x.type) &&
-      (kind === undefined || x.inputs.kind === kind),
-  );
-}
-
-/** `type::name`, as dependsOn lists record a resource. */
-export const ref = (x: RecordedResource) => `${x.type}::${x.name}`;
-
-/** The one resource of a list with this Kubernetes metadata.name. */
-export const named = (list: RecordedResource[], name: string) =>
-  one(
-    list.filter((x) => x.inputs.metadata?.name === name),
-    name,
-  );
-
-/** The one Helm release with this release name. */
-export const release = (r: Rendering, name: string) =>
-  one(
-    r.resources.filter(
-      (x) =>
-        x.type === "kubernetes:helm.sh/v3:Release" && x.inputs.name === name,
-    ),
-    `release ${name}`,
-  );
-
-/** The resources of `after` whose type, name, inputs or options differ from `before`'s. */
-export function changedResources(
-  before: Rendering,
-  after: Rendering,
-): string[] {
-  const old = new Map(before.resources.map((x) => [ref(x), JSON.stringify(x)]));
-  const keys = (r: Rendering) => r.resources.map(ref).sort();
-  if (JSON.stringify(keys(before)) !== JSON.stringify(keys(after))) {
-    throw new Error("the two renderings register different resources");
-  }
-  return after.resources
-    .filter((x) => old.get(ref(x)) !== JSON.stringify(x))
-    .map(ref);
-}
-
-export function one(list: RecordedResource[], what: string): RecordedResource {
-  if (list.length !== 1) {
-    throw new Error(
-      `expected exactly one ${what}, found ${list.length}: ${list.map((x) => x.name).join(", ")}`,
-    );
-  }
-  return list[0];
 }
 
 /** The signature Pulumi puts on a secret value when it serializes it for the engine. */
@@ -222,9 +177,9 @@ export function isSecret(v: unknown): boolean {
 }
 
 /** The value inside a recorded secret; throws if it is not one. */
-export function secretValue(v: unknown): any {
+export function secretValue<T>(v: unknown): T {
   if (!isSecret(v)) {
     throw new Error(`not a secret: ${JSON.stringify(v)}`);
   }
-  return (v as Record<string, unknown>).value;
+  return (v as { value: T }).value;
 }
