@@ -25,6 +25,17 @@ function read(raw: unknown): {
   return { value, problems: c.problems };
 }
 
+// Checked by `npm run build` (tsc): a section's result must name exactly the defaults' fields.
+// @ts-expect-error a field of the defaults (here `nested`) read by no rule does not compile
+const _missingRule = { size: 1, name: "x" } satisfies Fields<typeof DEFAULTS>;
+const _extraRule = {
+  size: 1,
+  name: "x",
+  nested: {},
+  // @ts-expect-error a rule for a field the defaults do not list does not compile
+  colour: "red",
+} satisfies Fields<typeof DEFAULTS>;
+
 describe("a config section (scoped checker)", () => {
   it("WHEN a field is unset THEN it reads as its default", () => {
     assert.deepStrictEqual(read(undefined), {
