@@ -1,7 +1,7 @@
 // Tracing: the mesh's OpenTelemetry provider, the Telemetry spec that turns it on, and Jaeger v2
 // (the collector and query service) with the NetworkPolicy that guards it.
 import type * as k8s from "@pulumi/kubernetes";
-import { ISTIO_NAMESPACE, type TelemetrySpec } from "../core";
+import { ISTIO_NAMESPACE, serviceHost, type TelemetrySpec } from "../core";
 import { ADDON_SERVICES, KIALI_POD_LABELS } from "./addons";
 import type { WorkloadSpec } from "./workload";
 
@@ -15,7 +15,7 @@ export interface ExtensionProvider {
 export const TRACING_PROVIDER: ExtensionProvider = {
   name: "otel-tracing",
   opentelemetry: {
-    service: `${ADDON_SERVICES.collector.name}.${ISTIO_NAMESPACE}.svc.cluster.local`,
+    service: serviceHost(ADDON_SERVICES.collector.name, ISTIO_NAMESPACE),
     port: ADDON_SERVICES.collector.otlpGrpcPort,
   },
 };
