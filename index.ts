@@ -4,18 +4,16 @@
 // what a user needs next. All config is validated before the first resource is registered.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { readRawConfig, validateConfig } from "./components/config";
-import { Bookinfo } from "./components/bookinfo";
-import { bookinfoPolicies } from "./components/bookinfoConfig";
-import { DemoApp } from "./components/demoApp";
+import { Bookinfo, DemoApp } from "./components/apps";
 import {
-  GATEWAY_HTTP_PORT,
-  gatewayPrincipal,
-  IngressGateway,
-} from "./components/ingressGateway";
-import { IstioControlPlane } from "./components/istioControlPlane";
+  bookinfoPolicies,
+  readRawConfig,
+  routingPolicyFor,
+  validateConfig,
+} from "./components/config";
+import { GATEWAY_HTTP_PORT, gatewayPrincipal } from "./components/core";
+import { IngressGateway, IstioControlPlane } from "./components/istio";
 import { Observability } from "./components/observability";
-import { routingPolicyFor } from "./components/resilienceConfig";
 
 const config = validateConfig(readRawConfig(pulumi.getProject()));
 
@@ -33,10 +31,13 @@ const istio = new IstioControlPlane(
   },
   { provider },
 );
+const mesh = istio.mesh;
+const ingressPrincipal = gatewayPrincipal(config.ingress.namespace);
 
 const demo = new DemoApp(
   "demo",
   {
+    mesh,
     namespace: config.appNamespace,
     backendVersions: config.canary.weights,
     backendPolicy: routingPolicyFor(config.resilience, "backend", {
@@ -45,11 +46,8 @@ const demo = new DemoApp(
     }),
     frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
     images: config.images,
-    crds: istio.base,
-    istiod: istio.istiod,
-    ingressPrincipal: gatewayPrincipal(config.ingress.namespace),
+    ingressPrincipal,
     restricted: config.security.cni,
-    skipAwait: config.skipAwait,
   },
   { provider },
 );
@@ -59,16 +57,14 @@ const bookinfo = bookinfoConfig.enabled
   ? new Bookinfo(
       "bookinfo",
       {
+        mesh,
         namespace: bookinfoConfig.namespace,
         imageHub: bookinfoConfig.imageHub,
         imageTag: bookinfoConfig.imageTag,
-        reviewsWeights: bookinfoConfig.reviewsWeights,
+        reviewsWeights: bookinfoConfig.reviews.weights,
         policies: bookinfoPolicies(bookinfoConfig, config.resilience),
-        ingressPrincipal: gatewayPrincipal(config.ingress.namespace),
+        ingressPrincipal,
         restricted: config.security.cni,
-        crds: istio.base,
-        istiod: istio.istiod,
-        skipAwait: config.skipAwait,
       },
       { provider },
     )
@@ -77,6 +73,7 @@ const bookinfo = bookinfoConfig.enabled
 const ingress = new IngressGateway(
   "ingress",
   {
+    mesh,
     istio: config.istio,
     namespace: config.ingress.namespace,
     serviceType: config.ingress.serviceType,
@@ -84,9 +81,6 @@ const ingress = new IngressGateway(
     routes: [...(bookinfo?.ingressRoutes ?? []), ...demo.ingressRoutes],
     jwt: config.security.jwt,
     rateLimit: config.security.rateLimit,
-    crds: istio.base,
-    istiod: istio.istiod,
-    skipAwait: config.skipAwait,
   },
   { provider },
 );
@@ -94,15 +88,13 @@ const ingress = new IngressGateway(
 const observability = new Observability(
   "observability",
   {
+    mesh,
     config: config.observability,
-    crds: istio.base,
-    namespace: istio.namespace,
     spanSources: [
       config.appNamespace,
       config.ingress.namespace,
       ...(bookinfoConfig.enabled ? [bookinfoConfig.namespace] : []),
     ],
-    skipAwait: config.skipAwait,
   },
   { provider },
 );
@@ -130,7 +122,7 @@ export const bookinfoApp = bookinfo
       namespace: bookinfoConfig.namespace,
       url: `http://localhost:${localPort}/productpage`,
       reviewsWeights: Object.fromEntries(
-        bookinfoConfig.reviewsWeights.map((w) => [w.version, w.weight]),
+        bookinfoConfig.reviews.weights.map((w) => [w.version, w.weight]),
       ),
     }
   : null;

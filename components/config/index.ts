@@ -1,0 +1,10 @@
+// config: stack config in, a validated MeshConfig out. Registers nothing; imports only core/.
+export * from "./app";
+export * from "./bookinfo";
+export { ConfigError } from "./checker";
+export * from "./istio";
+export * from "./meshConfig";
+export * from "./observability";
+export * from "./read";
+export * from "./resilience";
+export * from "./security";

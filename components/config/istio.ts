@@ -1,0 +1,146 @@
+// The `istio` section of the stack config: which Istio, where its charts and images come from,
+// how big istiod and the proxies are, the platform profile, and extra chart values.
+import type { Resources } from "../core";
+import { type Checker, isPlainObject, SEMVER, show } from "./checker";
+import { type Fields, Section } from "./section";
+
+/** The Istio charts this program installs, by the key of their extra values. */
+export const ISTIO_CHARTS = ["base", "istiod", "gateway", "cni"] as const;
+export type IstioChartName = (typeof ISTIO_CHARTS)[number];
+
+/**
+ * The platforms Istio 1.30's charts have a profile for (files/profile-platform-*.yaml; an unknown
+ * one fails the chart render), except openshift: it needs istio-cni and ztunnel in kube-system and
+ * SecurityContextConstraints this program does not manage.
+ */
+export const ISTIO_PLATFORMS = [
+  "gke",
+  "k3d",
+  "k3s",
+  "microk8s",
+  "minikube",
+] as const;
+export type IstioPlatform = (typeof ISTIO_PLATFORMS)[number];
+
+/** Where the Istio charts come from: a Helm repository, or a local directory (air-gapped). */
+export interface IstioConfig {
+  /** Istio release; charts and images use it. */
+  readonly version: string;
+  /** Helm repository holding the `base`, `istiod` and `gateway` charts. */
+  readonly chartRepo: string;
+  /** Local directory with `base/`, `istiod/` and `gateway/` chart folders; wins over chartRepo. */
+  readonly chartDir?: string;
+  /** Image registry for istiod, proxies and the gateway. */
+  readonly hub: string;
+  /** Image tag; defaults to the version. */
+  readonly tag: string;
+  /** istiod's requests and limits. */
+  readonly istiodResources: Resources;
+  /** Requests and limits of every injected proxy (global.proxy.resources). */
+  readonly proxyResources: Resources;
+  /** The cluster's platform profile (global.platform), for clusters whose CNI paths differ. */
+  readonly platform?: IstioPlatform;
+  /** Extra chart values per chart, merged under ours (ours win where both set a key). */
+  readonly values: Readonly<Record<IstioChartName, Record<string, unknown>>>;
+}
+
+export const ISTIO_CHART_REPO =
+  "https://istio-release.storage.googleapis.com/charts";
+
+export const ISTIO_DEFAULTS = {
+  version: "1.30.4",
+  chartRepo: ISTIO_CHART_REPO,
+  chartDir: undefined as string | undefined,
+  // Istio's own registry, the default of its 1.30 charts ("Default registry for Istio images
+  // is now registry.istio.io", 1.30 release announcement): anonymous pulls of every image from
+  // Docker Hub on a fresh cluster run into its rate limits.
+  hub: "registry.istio.io/release",
+  /** The version. */
+  tag: undefined as string | undefined,
+  istiodResources: {
+    requests: { cpu: "100m", memory: "256Mi" },
+    limits: { cpu: "1000m", memory: "1Gi" },
+  } as Resources,
+  // The chart's default (100m / 128Mi requested, 2 CPUs / 1Gi limit) reserves a tenth of a
+  // CPU per pod. Istio publishes 0.20 vCPU / 60 MB for a sidecar at 1000 rps; an idle
+  // laptop demo is far below that, and the limits leave room for bursts.
+  proxyResources: {
+    requests: { cpu: "10m", memory: "40Mi" },
+    limits: { cpu: "1000m", memory: "256Mi" },
+  } as Resources,
+  platform: undefined as IstioPlatform | undefined,
+  values: Object.fromEntries(
+    ISTIO_CHARTS.map((chart) => [chart, {}]),
+  ) as Record<IstioChartName, Record<string, unknown>>,
+};
+
+export function validateIstio(c: Checker, raw: unknown): IstioConfig {
+  const s = new Section(c, "istio", raw, ISTIO_DEFAULTS);
+  const version = s.string("version", {
+    re: SEMVER,
+    hint: "must be an Istio release such as 1.30.4",
+  });
+  return {
+    version,
+    chartRepo: s.helmRepo("chartRepo"),
+    chartDir: s.field(
+      "chartDir",
+      (key, value) =>
+        (value === undefined ? undefined : c.string(key, value, "")) ||
+        undefined,
+    ),
+    hub: s.string("hub"),
+    tag: s.field("tag", (key, value) => c.string(key, value, version)),
+    istiodResources: s.resources("istiodResources"),
+    proxyResources: s.resources("proxyResources"),
+    platform: s.field("platform", (key, value) => platform(c, key, value)),
+    values: chartValues(c, s.section("values")),
+  } satisfies Fields<typeof ISTIO_DEFAULTS>;
+}
+
+/** `istio.platform`: a profile the charts know, or unset for clusters with standard CNI paths. */
+function platform(
+  c: Checker,
+  key: string,
+  value: unknown,
+): IstioPlatform | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  if (
+    typeof value === "string" &&
+    (ISTIO_PLATFORMS as readonly string[]).includes(value)
+  ) {
+    return value as IstioPlatform;
+  }
+  const why =
+    value === "openshift"
+      ? "OpenShift needs istio-cni and ztunnel in kube-system and SecurityContextConstraints this program does not manage"
+      : `Istio's charts have a profile for ${ISTIO_PLATFORMS.join(", ")}`;
+  c.fail(
+    `${key} must be one of ${ISTIO_PLATFORMS.join(", ")} (got ${show(value)}); ${why}. Remove the key on clusters with standard CNI paths (kind, Docker Desktop, EKS, AKS)`,
+  );
+  return undefined;
+}
+
+/** `istio.values.<chart>`: any object of Helm values (the chart checks them, not us). */
+function chartValues(
+  c: Checker,
+  s: Section<typeof ISTIO_DEFAULTS.values>,
+): Record<IstioChartName, Record<string, unknown>> {
+  const values = (chart: IstioChartName) =>
+    s.field(chart, (key, value, fallback) => {
+      if (value !== undefined && !isPlainObject(value)) {
+        c.fail(
+          `${key} must be an object of Helm values for the ${chart} chart (got ${show(value)}); e.g. 'pulumi config set --path ${key}.<key> <value>'`,
+        );
+      }
+      return isPlainObject(value) ? value : fallback;
+    });
+  return {
+    base: values("base"),
+    istiod: values("istiod"),
+    gateway: values("gateway"),
+    cni: values("cni"),
+  } satisfies Fields<typeof ISTIO_DEFAULTS.values>;
+}

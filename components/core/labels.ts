@@ -1,0 +1,57 @@
+// Labels and annotations shared by the components and checked by the tests. Selectors are always
+// built from these functions, never spelled out twice, so a selector cannot drift from the pod
+// labels.
+
+/** Labels on every pod of one version of a service; Istio's telemetry and subsets read both. */
+export function podLabels(
+  app: string,
+  version: string,
+): Record<string, string> {
+  return { app, version };
+}
+
+/** The Service selects on `app` only, so every version sits behind one stable name. */
+export function serviceSelector(app: string): Record<string, string> {
+  return { app };
+}
+
+/** A DestinationRule subset selects the pods of one version. */
+export function subsetLabels(version: string): Record<string, string> {
+  return { version };
+}
+
+/** Namespace labels that turn on istiod's sidecar injection for every pod in it. */
+export function injectionLabels(): Record<string, string> {
+  return { "istio-injection": "enabled" };
+}
+
+/**
+ * Namespace labels enforcing the restricted Pod Security Standard, or none. Only with istio-cni:
+ * without it the injector adds istio-init, which runs as root with NET_ADMIN and NET_RAW.
+ */
+export function podSecurityLabels(restricted: boolean): Record<string, string> {
+  return restricted
+    ? {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+      }
+    : {};
+}
+
+/**
+ * The labels Istio's `gateway` chart puts on its pods: `app: <name>` and
+ * `istio: <name without the "istio-" prefix>`, where name is the Helm release name.
+ */
+export function gatewayPodLabels(releaseName: string): Record<string, string> {
+  return { app: releaseName, istio: releaseName.replace(/^istio-/, "") };
+}
+
+/**
+ * Annotations that stop Pulumi waiting for a Deployment or Service to become ready, for API
+ * servers without nodes (the test bed); none otherwise.
+ */
+export function skipAwaitAnnotations(
+  skipAwait: boolean,
+): Record<string, string> | undefined {
+  return skipAwait ? { "pulumi.com/skipAwait": "true" } : undefined;
+}

@@ -1,0 +1,3 @@
+// istio: the control plane (which hands out the `mesh` handle) and the ingress gateway.
+export * from "./controlPlane";
+export * from "./ingressGateway";

@@ -1,0 +1,2 @@
+// observability: Prometheus, Grafana, Kiali and Jaeger beside istiod, and mesh-wide tracing.
+export * from "./observability";

@@ -1,0 +1,11 @@
+// specs: pure builders of what the stack emits, as typed data: Istio specs, Helm chart values,
+// hardened pod and Deployment specs. Registers nothing; imports core/ and config/ types.
+export * from "./addons";
+export * from "./addonValues";
+export * from "./istioValues";
+export * from "./mergeValues";
+export * from "./rateLimit";
+export * from "./routing";
+export * from "./security";
+export * from "./tracing";
+export * from "./workload";

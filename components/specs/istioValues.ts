@@ -1,0 +1,177 @@
+// Where each Istio chart comes from and the values it gets. Pure, so tests can check the values
+// against the charts' expectations without rendering anything.
+import {
+  chartSource,
+  type ChartSource,
+  ISTIO_NAMESPACE,
+  type Quantities,
+  type Resources,
+  TRUST_DOMAIN,
+} from "../core";
+import type {
+  IngressServiceType,
+  IstioChartName,
+  IstioConfig,
+  IstioPlatform,
+} from "../config";
+import { type ChartValues, mergeValues } from "./mergeValues";
+import { type ExtensionProvider, TRACING_PROVIDER } from "./tracing";
+
+export function istioChartSource(
+  istio: IstioConfig,
+  chart: IstioChartName,
+): ChartSource {
+  return chartSource(
+    chart,
+    istio.chartRepo,
+    istio.version,
+    istio.chartDir && `${istio.chartDir.replace(/\/+$/, "")}/${chart}`,
+  );
+}
+
+/** The `global` values every Istio chart gets. */
+export interface GlobalValues {
+  readonly istioNamespace: string;
+  readonly platform?: IstioPlatform;
+  readonly networkPolicy: { readonly enabled: boolean };
+}
+
+/**
+ * The platform profile (CNI paths of k3s, GKE, ...), and the charts' own NetworkPolicies. Those
+ * admit exactly what the stack uses: istiod its webhook (15017), xDS (15010, 15012) and metrics
+ * (15014, 8080); the gateway its Service's target ports (80, 443), health (15021) and metrics
+ * (15020, 15090); istio-cni its metrics. Egress stays open (istiod fetches JWKS, gateways reach
+ * every service).
+ */
+function globalValues(istio: IstioConfig): GlobalValues {
+  return {
+    istioNamespace: ISTIO_NAMESPACE,
+    ...(istio.platform ? { platform: istio.platform } : {}),
+    networkPolicy: { enabled: true },
+  };
+}
+
+export interface BaseValues {
+  readonly global: GlobalValues & { readonly enableReaderRBAC: boolean };
+}
+
+/**
+ * base carries the CRDs and the default validating webhook. The `istio-reader` account serves
+ * only multicluster (remote istiods reading this cluster's secrets): Istio 1.30 drops it with
+ * enableReaderRBAC=false on both base (its ServiceAccount) and istiod (its ClusterRole).
+ */
+export function baseValues(istio: IstioConfig): ChartValues<BaseValues> {
+  return mergeValues(istio.values.base, {
+    global: { ...globalValues(istio), enableReaderRBAC: false },
+  });
+}
+
+export interface IstiodValues {
+  readonly global: GlobalValues & {
+    readonly hub: string;
+    readonly tag: string;
+    readonly enableReaderRBAC: boolean;
+    readonly proxy: { readonly resources: Resources };
+  };
+  readonly resources: Resources;
+  readonly replicaCount: number;
+  readonly autoscaleEnabled: boolean;
+  readonly meshConfig: {
+    readonly accessLogFile: string;
+    readonly trustDomain: string;
+    readonly extensionProviders?: readonly ExtensionProvider[];
+  };
+  readonly cni: { readonly enabled: boolean };
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * istiod's values. `tracing` adds the OpenTelemetry provider that the Telemetry resource selects;
+ * the sampling rate lives in that resource, so changing it never upgrades istiod.
+ */
+export function istiodValues(
+  istio: IstioConfig,
+  cni: boolean,
+  tracing: boolean,
+): ChartValues<IstiodValues> {
+  return mergeValues(istio.values.istiod, {
+    global: {
+      ...globalValues(istio),
+      hub: istio.hub,
+      tag: istio.tag,
+      enableReaderRBAC: false,
+      // Every injected proxy's requests and limits.
+      proxy: { resources: istio.proxyResources },
+    },
+    // One small replica: the chart default (500m CPU, 2Gi memory, autoscaling) does not fit
+    // a laptop cluster.
+    resources: istio.istiodResources,
+    replicaCount: 1,
+    autoscaleEnabled: false,
+    meshConfig: {
+      accessLogFile: "/dev/stdout",
+      trustDomain: TRUST_DOMAIN,
+      ...(tracing ? { extensionProviders: [TRACING_PROVIDER] } : {}),
+    },
+    // With istio-cni the node agent sets up traffic redirection, so injected pods need no
+    // privileged istio-init container.
+    cni: { enabled: cni },
+    // istiod fetches JWKS URIs of RequestAuthentications itself: never from link-local
+    // addresses, where cloud metadata services live.
+    env: {
+      BLOCKED_CIDRS_IN_JWKS_URIS: "169.254.0.0/16,fe80::/10",
+      // Gateway API automated deployment is the only user of the istiod-gateway-controller
+      // ClusterRole (create/delete Deployments, Services, ServiceAccounts cluster-wide); the
+      // chart leaves that role out when this is "false". The ingress here is the gateway chart.
+      PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER: "false",
+    },
+  } satisfies IstiodValues);
+}
+
+/** The ingress gateway's own requests and limits; the chart default allows 2 CPUs. */
+export const GATEWAY_RESOURCES: Resources = {
+  requests: { cpu: "50m", memory: "128Mi" },
+  limits: { cpu: "1000m", memory: "512Mi" },
+};
+
+export interface GatewayValues {
+  readonly global: GlobalValues;
+  readonly service: { readonly type: IngressServiceType };
+  readonly serviceAccount: { readonly create: boolean; readonly name: string };
+  readonly replicaCount: number;
+  readonly autoscaling: { readonly enabled: boolean };
+  readonly resources: Resources;
+}
+
+/** Values for the `gateway` chart, whose schema rejects unknown keys: only keys it declares. */
+export function gatewayValues(
+  istio: IstioConfig,
+  serviceType: IngressServiceType,
+  serviceAccount: string,
+): ChartValues<GatewayValues> {
+  return mergeValues(istio.values.gateway, {
+    global: globalValues(istio),
+    service: { type: serviceType },
+    // Named explicitly: authorization policies name the gateway by this account's principal.
+    serviceAccount: { create: true, name: serviceAccount },
+    replicaCount: 1,
+    autoscaling: { enabled: false },
+    resources: GATEWAY_RESOURCES,
+  } satisfies GatewayValues);
+}
+
+export interface CniValues {
+  readonly global: GlobalValues & {
+    readonly hub: string;
+    readonly tag: string;
+  };
+  readonly resources: { readonly requests: Quantities };
+}
+
+/** istio-cni's node agent, sized small; its images follow istiod's. */
+export function cniValues(istio: IstioConfig): ChartValues<CniValues> {
+  return mergeValues(istio.values.cni, {
+    global: { ...globalValues(istio), hub: istio.hub, tag: istio.tag },
+    resources: { requests: { cpu: "50m", memory: "64Mi" } },
+  } satisfies CniValues);
+}

@@ -1,0 +1,210 @@
+// Specs of the Istio networking resources, as typed plain data: the components wrap them in
+// Istio resources and the unit tests check them directly.
+import {
+  DEFAULT_ROUTING_POLICY,
+  type DestinationRuleSpec,
+  type Destination,
+  type Fault,
+  type GatewaySpec,
+  type HTTPFaultInjection,
+  type HTTPRetry,
+  type HTTPRoute,
+  type LoadBalancerSettings,
+  type RoutingPolicy,
+  subsetLabels,
+  type TrafficPolicy,
+  type VersionWeight,
+  type VirtualServiceSpec,
+} from "../core";
+
+function loadBalancerSettings(p: RoutingPolicy): LoadBalancerSettings {
+  if ("simple" in p.loadBalancer) {
+    return { simple: p.loadBalancer.simple };
+  }
+  const hash = p.loadBalancer.consistentHash;
+  return {
+    consistentHash:
+      "header" in hash
+        ? { httpHeaderName: hash.header }
+        : { httpCookie: { name: hash.cookie, ttl: "3600s" } },
+  };
+}
+
+/** The DestinationRule's trafficPolicy: balancing, connection limits, ejection and mesh mTLS. */
+export function trafficPolicySpec(p: RoutingPolicy): TrafficPolicy {
+  return {
+    loadBalancer: loadBalancerSettings(p),
+    connectionPool: {
+      tcp: { maxConnections: p.connectionPool.maxConnections },
+      http: {
+        http1MaxPendingRequests: p.connectionPool.maxPendingRequests,
+        maxRetries: p.connectionPool.maxRetries,
+      },
+    },
+    outlierDetection: { ...p.outlierDetection },
+    // Istio's own certificates, as STRICT mTLS expects; stated so the rule says what it does.
+    tls: { mode: "ISTIO_MUTUAL" },
+  };
+}
+
+/** One subset per version, each selecting the pods labelled with that version. */
+export function destinationRuleSpec(
+  host: string,
+  versions: readonly string[],
+  policy: RoutingPolicy = DEFAULT_ROUTING_POLICY,
+): DestinationRuleSpec {
+  return {
+    host,
+    trafficPolicy: trafficPolicySpec(policy),
+    subsets: versions.map((v) => ({ name: v, labels: subsetLabels(v) })),
+  };
+}
+
+export function faultSpec(f: Fault): HTTPFaultInjection {
+  return {
+    ...(f.delay
+      ? {
+          delay: {
+            percentage: { value: f.delay.percent },
+            fixedDelay: f.delay.fixedDelay,
+          },
+        }
+      : {}),
+    ...(f.abort
+      ? {
+          abort: {
+            percentage: { value: f.abort.percent },
+            httpStatus: f.abort.httpStatus,
+          },
+        }
+      : {}),
+  };
+}
+
+/** Timeout and retries of a route; the same for a service's mesh route and its edge route. */
+function resilienceSpec(policy: RoutingPolicy): {
+  timeout: string;
+  retries: HTTPRetry;
+} {
+  return {
+    timeout: policy.timeout,
+    retries:
+      policy.retries.attempts === 0 ? { attempts: 0 } : { ...policy.retries },
+  };
+}
+
+/** The fields a route carries for a fault, or none. */
+const faultOf = (f: Fault | undefined): Pick<HTTPRoute, "fault"> =>
+  f ? { fault: faultSpec(f) } : {};
+
+/**
+ * In-mesh routing for a versioned service: first one route per header rule (testers reach a
+ * version on purpose), then the weighted route that splits everything else over the subsets.
+ * A version with weight 0 stays listed, so the spec shows it is deployed but idle.
+ */
+export function weightedVirtualServiceSpec(
+  host: string,
+  port: number,
+  weights: readonly VersionWeight[],
+  policy: RoutingPolicy = DEFAULT_ROUTING_POLICY,
+): VirtualServiceSpec {
+  const destination = (subset: string): Destination => ({
+    host,
+    subset,
+    port: { number: port },
+  });
+  const resilience = resilienceSpec(policy);
+  const headerRoutes = policy.headerRoutes.map((h, i): HTTPRoute => ({
+    name: `header-${i + 1}-${h.version}`,
+    match: [{ headers: { [h.header]: { exact: h.value } } }],
+    route: [{ destination: destination(h.version) }],
+    ...resilience,
+    ...faultOf(h.fault ?? policy.fault),
+  }));
+  const weighted: HTTPRoute = {
+    name: "weighted",
+    route: weights.map((w) => ({
+      destination: destination(w.version),
+      weight: w.weight,
+    })),
+    ...resilience,
+    ...faultOf(policy.fault),
+    ...(policy.mirror
+      ? {
+          mirror: destination(policy.mirror.version),
+          mirrorPercentage: { value: policy.mirror.percent },
+        }
+      : {}),
+  };
+  return { hosts: [host], http: [...headerRoutes, weighted] };
+}
+
+/** An Istio Gateway accepting plain HTTP for any host on the gateway pods' `port`. */
+export function gatewaySpec(
+  selector: Record<string, string>,
+  port: number,
+): GatewaySpec {
+  return {
+    selector,
+    servers: [
+      { port: { number: port, name: "http", protocol: "HTTP" }, hosts: ["*"] },
+    ],
+  };
+}
+
+/** A versioned service as the gateway reaches it: its host, port and the weights of its subsets. */
+export interface IngressTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly versions: readonly VersionWeight[];
+  /** The service's timeout, retries and fault, which the edge route must carry itself. */
+  readonly policy: RoutingPolicy;
+}
+
+/** A route from the ingress gateway to a versioned service, for the requests whose path matches. */
+export interface IngressRoute {
+  /** Route name, shown in Envoy's stats and access logs. */
+  readonly name: string;
+  /** Exact paths; a request matching any of them or any prefix takes this route. */
+  readonly exact?: readonly string[];
+  /** Path prefixes. An empty exact and prefix list matches every request. */
+  readonly prefixes?: readonly string[];
+  readonly target: IngressTarget;
+}
+
+/**
+ * The VirtualService bound to the gateway; routes are tried in the order given. A service's own
+ * in-mesh VirtualService does not apply to traffic entering through a gateway (it is bound to the
+ * `mesh` gateway only), so the edge route carries the target's subsets, weights, timeout, retries
+ * and fault itself: otherwise edge requests would have no timeout and a chaos drill on a service
+ * reached only from outside would do nothing.
+ */
+export function ingressVirtualServiceSpec(
+  gateway: string,
+  routes: readonly IngressRoute[],
+): VirtualServiceSpec {
+  return {
+    hosts: ["*"],
+    gateways: [gateway],
+    http: routes.map((r): HTTPRoute => {
+      const match = [
+        ...(r.exact ?? []).map((p) => ({ uri: { exact: p } })),
+        ...(r.prefixes ?? []).map((p) => ({ uri: { prefix: p } })),
+      ];
+      return {
+        name: r.name,
+        ...(match.length > 0 ? { match } : {}),
+        route: r.target.versions.map((v) => ({
+          destination: {
+            host: r.target.host,
+            subset: v.version,
+            port: { number: r.target.port },
+          },
+          weight: v.weight,
+        })),
+        ...resilienceSpec(r.target.policy),
+        ...faultOf(r.target.policy.fault),
+      };
+    }),
+  };
+}
