@@ -6,7 +6,7 @@
 import { execFileSync } from "child_process";
 import { generateKeyPairSync } from "crypto";
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { BOOKINFO_CALLS } from "../../components/bookinfoCallGraph";
+import { BOOKINFO_CALLS } from "../../components/apps/bookinfoCallGraph";
 import {
   analyze,
   backendWeights,
@@ -36,7 +36,6 @@ import {
   meshHost,
   outboundRoutes,
   podOf,
-  pods,
   proxyConfig,
   sleep,
   subsetWeights,
