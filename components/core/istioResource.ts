@@ -1,6 +1,7 @@
 // The one way this stack makes an Istio custom resource.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { Mesh } from "./mesh";
 import {
   ISTIO_API_VERSIONS,
   type IstioKind,
@@ -16,15 +17,20 @@ export interface IstioResourceArgs<K extends IstioKind> {
 export interface IstioResourceOptions {
   /** The component that owns the resource. */
   readonly parent: pulumi.Resource;
-  /** The Istio CRDs (Mesh.crds): the API server rejects the resource until they exist. */
-  readonly crds: pulumi.Resource;
+  /**
+   * The control plane: the API server rejects the resource until the CRDs exist, and it waits
+   * for istiod too, so that istiod's validating webhook checks it. Before istiod runs, that
+   * webhook fails open (Istio's charts install it with failurePolicy Ignore until istiod patches
+   * it), and a resource created in that window would go unchecked on a first install.
+   */
+  readonly mesh: Pick<Mesh, "crds" | "istiod">;
   /** What else must exist first (its namespace, a DestinationRule it routes to). Defaults to none. */
   readonly dependsOn?: readonly pulumi.Resource[];
 }
 
 /**
  * An Istio resource of `kind`, its spec typed for that kind and its apiVersion taken from
- * ISTIO_API_VERSIONS, ordered after the CRDs. The provider comes from the parent.
+ * ISTIO_API_VERSIONS, ordered after the CRDs and istiod. The provider comes from the parent.
  */
 export function istioResource<K extends IstioKind>(
   name: string,
@@ -39,6 +45,9 @@ export function istioResource<K extends IstioKind>(
       metadata: args.metadata,
       spec: args.spec,
     },
-    { parent: opts.parent, dependsOn: [...(opts.dependsOn ?? []), opts.crds] },
+    {
+      parent: opts.parent,
+      dependsOn: [...(opts.dependsOn ?? []), opts.mesh.crds, opts.mesh.istiod],
+    },
   );
 }

@@ -111,7 +111,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         metadata: { name: "default", namespace: ISTIO_NAMESPACE },
         spec: peerAuthenticationSpec(args.mtlsMode ?? "STRICT"),
       },
-      { parent: this, crds: this.base },
+      { parent: this, mesh: { crds: this.base, istiod: this.istiod } },
     );
 
     this.mesh = {

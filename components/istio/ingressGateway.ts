@@ -106,7 +106,7 @@ export class IngressGateway extends pulumi.ComponentResource {
           metadata: { name: resourceName, namespace: args.namespace },
           spec,
         },
-        { parent: this, crds: args.mesh.crds, dependsOn: [ns] },
+        { parent: this, mesh: args.mesh, dependsOn: [ns] },
       );
 
     const gatewayName = "mesh-gateway";

@@ -143,7 +143,7 @@ export class Observability extends pulumi.ComponentResource {
           metadata: { name: "mesh-default", namespace: ISTIO_NAMESPACE },
           spec: telemetrySpec(cfg.samplingPercent),
         },
-        { parent: this, crds: mesh.crds, dependsOn: [mesh.rootNamespace] },
+        { parent: this, mesh, dependsOn: [mesh.rootNamespace] },
       );
     }
 

@@ -54,7 +54,7 @@ export class AppNamespace extends pulumi.ComponentResource {
         metadata: { name: "deny-all", namespace: args.name },
         spec: denyAllSpec(),
       },
-      { parent: this, crds: args.mesh.crds, dependsOn: [this.namespace] },
+      { parent: this, mesh: args.mesh, dependsOn: [this.namespace] },
     );
     this.registerOutputs({ name: this.name });
   }

@@ -143,7 +143,7 @@ export class VersionedService extends pulumi.ComponentResource {
       );
     }
 
-    const istio = { parent: this, crds: mesh.crds, dependsOn: deps };
+    const istio = { parent: this, mesh, dependsOn: deps };
     this.destinationRule = istioResource(
       `${name}-dr`,
       {

@@ -72,7 +72,7 @@ describe("IstioControlPlane", () => {
     ]);
   });
 
-  it("WHEN rendered THEN mTLS is STRICT mesh-wide, from the root namespace, once the CRDs exist", () => {
+  it("WHEN rendered THEN mTLS is STRICT mesh-wide, from the root namespace, once the CRDs and istiod (its validating webhook) exist", () => {
     const pa = istioResource(
       r,
       "PeerAuthentication",
@@ -81,7 +81,10 @@ describe("IstioControlPlane", () => {
     );
     assert.deepStrictEqual(pa.inputs.spec, { mtls: { mode: "STRICT" } });
     assert.strictEqual(pa.inputs.apiVersion, "security.istio.io/v1");
-    assert.deepStrictEqual(pa.dependsOn, [ref(release(r, "istio-base"))]);
+    assert.deepStrictEqual(
+      pa.dependsOn.sort(),
+      [ref(release(r, "istio-base")), ref(release(r, "istiod"))].sort(),
+    );
   });
 
   it("WHEN rendered THEN its mesh handle is base, istiod and the root namespace", () => {
@@ -168,10 +171,13 @@ describe("IngressGateway", () => {
     );
   });
 
-  it("WHEN rendered THEN every Istio resource waits for its namespace and the CRDs", () => {
+  it("WHEN rendered THEN every Istio resource waits for its namespace, the CRDs and istiod", () => {
     const ns = ref(named(namespaces(r), "istio-ingress"));
     for (const x of istioResources(r)) {
-      assert.deepStrictEqual(x.dependsOn.sort(), [ns, STAND_INS.crds].sort());
+      assert.deepStrictEqual(
+        x.dependsOn.sort(),
+        [ns, STAND_INS.crds, STAND_INS.istiod].sort(),
+      );
     }
   });
 

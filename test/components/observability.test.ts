@@ -150,7 +150,7 @@ describe("Observability", () => {
     );
     assert.deepStrictEqual(
       telemetry.dependsOn.sort(),
-      [STAND_INS.crds, STAND_INS.rootNamespace].sort(),
+      [STAND_INS.crds, STAND_INS.istiod, STAND_INS.rootNamespace].sort(),
     );
   });
 

@@ -29,7 +29,7 @@ describe("AppNamespace", () => {
       new AppNamespace("app", { mesh, name: "shop", restricted }, { provider });
     });
 
-  it("WHEN rendered THEN the namespace is injected and denies every call by default, once it and the CRDs exist", async () => {
+  it("WHEN rendered THEN the namespace is injected and denies every call by default, once it, the CRDs and istiod exist", async () => {
     const r = await render();
     assertOwnsEverything(r, "service-mesh:app:AppNamespace");
     const ns = named(namespaces(r), "shop");
@@ -40,7 +40,7 @@ describe("AppNamespace", () => {
     assert.deepStrictEqual(deny.inputs.spec, {});
     assert.deepStrictEqual(
       deny.dependsOn.sort(),
-      [ref(ns), STAND_INS.crds].sort(),
+      [ref(ns), STAND_INS.crds, STAND_INS.istiod].sort(),
     );
   });
 
@@ -141,16 +141,19 @@ describe("VersionedService", () => {
     }
   });
 
-  it("WHEN rendered THEN pods wait for istiod and their account, Istio resources for the CRDs, the routes for their subsets", () => {
+  it("WHEN rendered THEN pods wait for istiod and their account, Istio resources for the CRDs and istiod, the routes for their subsets", () => {
     const sa = ref(named(serviceAccounts(r), "backend"));
     for (const d of deployments(r)) {
       assert.deepStrictEqual(d.dependsOn.sort(), [STAND_INS.istiod, sa].sort());
     }
     const dr = istioResource(r, "DestinationRule", "backend");
-    assert.deepStrictEqual(dr.dependsOn, [STAND_INS.crds]);
+    assert.deepStrictEqual(
+      dr.dependsOn.sort(),
+      [STAND_INS.crds, STAND_INS.istiod].sort(),
+    );
     assert.deepStrictEqual(
       istioResource(r, "VirtualService", "backend").dependsOn.sort(),
-      [STAND_INS.crds, ref(dr)].sort(),
+      [STAND_INS.crds, STAND_INS.istiod, ref(dr)].sort(),
     );
   });
 

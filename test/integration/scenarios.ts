@@ -65,7 +65,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 21;
+const SCENARIOS = 22;
 
 /** Stack config every scenario shares: local charts, and istiod's webhooks by URL on loopback. */
 async function baseConfig(stack: Stack): Promise<void> {
@@ -77,10 +77,19 @@ async function baseConfig(stack: Stack): Promise<void> {
   const inject = env("ISTIOD_WEBHOOK_URL_INJECT");
   const validate = env("ISTIOD_WEBHOOK_URL_VALIDATE");
   const ca = env("ISTIOD_CA_BUNDLE");
+  // With the CA bundles both validating webhooks fail closed, so every Istio resource the stack
+  // creates is checked by the real istiod (the stack orders them after the istiod release, and
+  // the chart's simulated istiod pod only turns Ready once the real one answers).
   await set("istio.values.istiod.istiodRemote.injectionURL", inject);
   await set("istio.values.istiod.istiodRemote.injectionCABundle", ca);
   await set("istio.values.istiod.base.validationURL", validate);
+  await set("istio.values.istiod.base.validationCABundle", ca);
   await set("istio.values.base.base.validationURL", validate);
+  await set("istio.values.base.base.validationCABundle", ca);
+  await set(
+    'istio.values.istiod.podAnnotations["testbed.local/ready-when"]',
+    "istiod",
+  );
   // Their charts come from repositories this machine cannot reach (and Grafana's password needs
   // the random provider, which cannot be built here); Jaeger is our own Deployment.
   for (const addon of ["prometheus", "grafana", "kiali"]) {
@@ -212,6 +221,58 @@ async function main(): Promise<void> {
         const istiod = await podOf("istio-system", { app: "istiod" });
         // The chart's own istiod pod is simulated; its webhooks were never its Service's.
         check(istiod.status.podIP, "the chart's istiod pod has no IP");
+      },
+    );
+
+    await step(
+      "2b. istiod's validating webhook, called by URL, refuses an invalid VirtualService the CRD schema accepts",
+      async () => {
+        const bad = JSON.stringify({
+          apiVersion: "networking.istio.io/v1",
+          kind: "VirtualService",
+          metadata: { name: "invalid-subset", namespace: DEMO },
+          spec: {
+            hosts: ["backend"],
+            http: [
+              {
+                route: [
+                  { destination: { host: "backend", subset: "Bad_Subset" } },
+                ],
+              },
+            ],
+          },
+        });
+        let refused = "";
+        try {
+          execFileSync("kubectl", ["create", "-f", "-"], {
+            input: bad,
+            encoding: "utf8",
+            stdio: "pipe",
+          });
+          kubectl("-n", DEMO, "delete", "virtualservice", "invalid-subset");
+        } catch (e) {
+          refused = String((e as { stderr?: string }).stderr ?? e);
+        }
+        check(
+          /validation\.istio\.io" denied the request/.test(refused) &&
+            /subset name is invalid: Bad_Subset/.test(refused),
+          `istiod's webhook did not refuse it: ${refused || "created"}`,
+        );
+        for (const kind of [
+          "validatingwebhookconfigurations",
+          "mutatingwebhookconfigurations",
+        ]) {
+          for (const w of await kube.list(
+            `/apis/admissionregistration.k8s.io/v1/${kind}`,
+          )) {
+            for (const h of w.webhooks ?? []) {
+              check(
+                h.failurePolicy === "Fail",
+                `${w.metadata.name}/${h.name} fails open`,
+              );
+            }
+          }
+        }
       },
     );
 

@@ -278,7 +278,7 @@ case $MODE in
     fi
     until injector; do
       [ $SECONDS -lt $deadline ] || die "gave up after ${ISTIOD_WATCH_TIMEOUT:-3600}s: no $NS/istio-sidecar-injector"
-      sleep 1
+      sleep 0.25
     done
     log "$NS/istio-sidecar-injector exists"
     # The chart creates the mesh config (ConfigMap istio) alongside; give it a moment to land.
@@ -286,6 +286,19 @@ case $MODE in
     stop_proc istiod   # if started early: it cannot inject, restart it
     start_istiod
     wait_ready
+    # The readiness gate (kwok-stages.yaml): the istiod chart's simulated pods stand for this
+    # process. They become Ready only now, so Helm's wait on the istiod release, and everything
+    # ordered after it, waits for a webhook that answers. Pods the chart replaces later (an
+    # upgrade) are released as they appear, for as long as pilot-discovery runs.
+    log "releasing the istiod chart's pods (testbed.local/ready=true) while pilot-discovery runs"
+    while ours istiod >/dev/null; do
+      k -n "$NS" get pods -l app=istiod -o name 2>/dev/null \
+        | while read -r pod; do
+            [ "$(k -n "$NS" get "$pod" -o 'jsonpath={.metadata.annotations.testbed\.local/ready}' 2>/dev/null)" = true ] \
+              || k -n "$NS" annotate "$pod" testbed.local/ready=true --overwrite >/dev/null 2>&1 || true
+          done
+      sleep 0.5
+    done
     rm -f "$DIR/istiod-watch.pid"
     exit 0 ;;
 esac
