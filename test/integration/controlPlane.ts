@@ -116,6 +116,16 @@ export async function checkInjectedAndReady(
         p.metadata.labels?.["security.istio.io/tlsMode"] === "istio",
       `${podRef(p)} lacks the security.istio.io/tlsMode=istio label`,
     );
+    // The proxy is sized by istio.proxyResources (global.proxy.resources), as injected.
+    const proxy = [
+      ...(p.spec.initContainers ?? []),
+      ...(p.spec.containers ?? []),
+    ].find((c: any) => c.name === "istio-proxy");
+    check(
+      JSON.stringify(proxy?.resources?.requests) ===
+        JSON.stringify({ cpu: "10m", memory: "40Mi" }),
+      `${podRef(p)}'s istio-proxy requests ${JSON.stringify(proxy?.resources?.requests)}, not 10m/40Mi`,
+    );
     const ready = (p.status?.conditions ?? []).find(
       (c: any) => c.type === "Ready",
     );

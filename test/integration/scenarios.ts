@@ -65,7 +65,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 22;
+const SCENARIOS = 23;
 
 /** Stack config every scenario shares: local charts, and istiod's webhooks by URL on loopback. */
 async function baseConfig(stack: Stack): Promise<void> {
@@ -218,6 +218,24 @@ async function main(): Promise<void> {
         log(await checkInjectedAndReady(DEMO, "istio-init"));
         // A gateway is a router: its pods get istio-proxy (from `image: auto`) and no redirection.
         log(await checkInjectedAndReady("istio-ingress", null));
+        // Least privilege: what the charts no longer install is not in the API server.
+        for (const role of [
+          "istiod-gateway-controller-istio-system",
+          "istio-reader-clusterrole-istio-system",
+        ]) {
+          check(
+            !(await kube.get(
+              `/apis/rbac.authorization.k8s.io/v1/clusterroles/${role}`,
+            )),
+            `ClusterRole ${role} exists`,
+          );
+        }
+        check(
+          !(await kube.get(
+            "/api/v1/namespaces/istio-system/serviceaccounts/istio-reader-service-account",
+          )),
+          "the istio-reader ServiceAccount exists",
+        );
         const istiod = await podOf("istio-system", { app: "istiod" });
         // The chart's own istiod pod is simulated; its webhooks were never its Service's.
         check(istiod.status.podIP, "the chart's istiod pod has no IP");
@@ -325,6 +343,37 @@ async function main(): Promise<void> {
       async () => {
         const cfg = proxyConfig(frontend);
         log(await checkSubsetEndpoints(cfg, "backend", DEMO, 80, ["v1", "v2"]));
+      },
+    );
+
+    await step(
+      "5b. istiod's clusters for the backend carry the DestinationRule's traffic policy: least request, connection limits, outlier detection",
+      async () => {
+        const cfg = proxyConfig(frontend);
+        for (const v of ["v1", "v2"]) {
+          const name = outboundCluster(BACKEND, 80, v);
+          const c = cfg.clusters.find((x) => x.name === name);
+          check(c, `no cluster ${name}`);
+          check(
+            c.lb_policy === "LEAST_REQUEST",
+            `${name} balances ${c.lb_policy}`,
+          );
+          const t = c.circuit_breakers?.thresholds?.[0] ?? {};
+          check(
+            t.max_connections === 100 &&
+              t.max_pending_requests === 100 &&
+              t.max_retries === 10,
+            `${name} circuit breakers ${JSON.stringify(t)}`,
+          );
+          const od = c.outlier_detection ?? {};
+          check(
+            od.consecutive_5xx === 5 &&
+              protoMillis(od.interval) === 10_000 &&
+              protoMillis(od.base_ejection_time) === 30_000 &&
+              od.max_ejection_percent === 50,
+            `${name} outlier detection ${JSON.stringify(od)}`,
+          );
+        }
       },
     );
 
@@ -660,6 +709,24 @@ async function main(): Promise<void> {
           check(
             filters[0] === "envoy.filters.http.local_ratelimit",
             `first filter is ${filters[0]}: ${filters.join(", ")}`,
+          );
+          const issuers = [...walk(cfg.listeners)]
+            .filter((o) => typeof o.issuer === "string")
+            .map((o) => o.issuer as string);
+          check(
+            issuers.includes("https://auth.example.com"),
+            `the JWT filter does not check our issuer: ${issuers.join(", ") || "none"}`,
+          );
+          const buckets = [...walk(cfg.listeners)].filter(
+            (o) => o.token_bucket,
+          );
+          check(
+            buckets.some(
+              (b) =>
+                b.token_bucket.max_tokens === 100 &&
+                protoMillis(b.token_bucket.fill_interval) === 500,
+            ),
+            `no 100-per-500ms token bucket: ${JSON.stringify(buckets.map((b) => b.token_bucket))}`,
           );
           const routes = cfg.routes
             .find((r) => r.name === "http.80")

@@ -82,14 +82,9 @@ SCHED_PORT=$(free_port)
 # --- scheduler client certificate ---------------------------------------------------------------
 P=$DIR/pki
 [ -f "$P/ca.key" ] || die "$P/ca.key not found (kube-up.sh keeps its CA there)"
-ossl() { openssl "$@" 2>>"$P/openssl.log" >/dev/null || { cat "$P/openssl.log" >&2; die "openssl $1 failed"; }; }
-ossl genrsa -out "$P/scheduler.key" 2048
-ossl req -new -key "$P/scheduler.key" -subj "/CN=system:kube-scheduler" -out "$P/scheduler.csr"
-printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-  "extendedKeyUsage=clientAuth" >"$P/scheduler.ext"
-ossl x509 -req -in "$P/scheduler.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial -days 365 \
-  -sha256 -extfile "$P/scheduler.ext" -out "$P/scheduler.crt"
-rm -f "$P/scheduler.csr" "$P/scheduler.ext"
+# shellcheck source=pki.sh
+. "$HERE/pki.sh"
+pki_sign "$P" ca scheduler "/CN=system:kube-scheduler" clientAuth
 # The scheduler's kubeconfig: the admin one with the scheduler's identity swapped in.
 (
   umask 077

@@ -49,6 +49,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=pki.sh
+. "$HERE/pki.sh"
 usage() { sed -n '7,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 MODE=start EARLY=0
 while [ $# -gt 1 ]; do
@@ -132,21 +134,10 @@ prepare() {
     return 0
   fi
   mkdir -p "$S/run"; chmod 700 "$S"
-  local o=$S/openssl.log
-  ossl() { openssl "$@" 2>>"$o" >/dev/null || { cat "$o" >&2; die "openssl $1 failed"; }; }
   log "generating istiod's throwaway CA and serving certificate in $S"
-  ossl genrsa -out "$S/ca.key" 2048
-  ossl req -x509 -new -key "$S/ca.key" -sha256 -days 365 -subj "/CN=service-mesh-testbed-istiod-ca" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-    -out "$S/ca.crt"
-  ossl genrsa -out "$S/tls.key" 2048
-  ossl req -new -key "$S/tls.key" -subj "/CN=istiod.$NS.svc" -out "$S/tls.csr"
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth,clientAuth" \
-    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:istiod.$NS.svc,DNS:istiod.$NS.svc.cluster.local" >"$S/tls.ext"
-  ossl x509 -req -in "$S/tls.csr" -CA "$S/ca.crt" -CAkey "$S/ca.key" -CAcreateserial -days 365 \
-    -sha256 -extfile "$S/tls.ext" -out "$S/tls.crt"
-  rm -f "$S/tls.csr" "$S/tls.ext"
+  pki_ca "$S" ca service-mesh-testbed-istiod-ca
+  pki_sign "$S" ca tls "/CN=istiod.$NS.svc" serverAuth,clientAuth \
+    "IP:127.0.0.1,DNS:localhost,DNS:istiod.$NS.svc,DNS:istiod.$NS.svc.cluster.local"
   local grpc secure http https mon
   grpc=$(free_port); secure=$(free_port); http=$(free_port); https=$(free_port); mon=$(free_port)
   cat >"$ENVF.tmp" <<EOF

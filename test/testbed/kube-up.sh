@@ -96,50 +96,23 @@ KCM_PORT=$(free_port); USED_PORTS+="$KCM_PORT "
 
 # --- throwaway PKI ----------------------------------------------------------------------------
 P=$DIR/pki
-ossl() { openssl "$@" 2>>"$P/openssl.log" >/dev/null || { cat "$P/openssl.log" >&2; die "openssl $1 failed"; }; }
+# shellcheck source=pki.sh
+. "$HERE/pki.sh"
 log "generating certificates in $P"
-ossl genrsa -out "$P/ca.key" 2048
-ossl req -x509 -new -key "$P/ca.key" -sha256 -days 365 -subj "/CN=service-mesh-testbed-ca" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-  -out "$P/ca.crt"
-# sign NAME SUBJECT EXTFILE-CONTENT
-sign() {
-  local name=$1 subj=$2 ext=$3
-  ossl genrsa -out "$P/$name.key" 2048
-  ossl req -new -key "$P/$name.key" -subj "$subj" -out "$P/$name.csr"
-  printf '%s\n' "$ext" >"$P/$name.ext"
-  ossl x509 -req -in "$P/$name.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial -days 365 \
-    -sha256 -extfile "$P/$name.ext" -out "$P/$name.crt"
-  rm -f "$P/$name.csr" "$P/$name.ext"
-}
-sign apiserver "/CN=kube-apiserver" "basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:$SERVICE_API_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-sign admin "/O=system:masters/CN=kubernetes-admin" "basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=clientAuth"
+pki_ca "$P" ca service-mesh-testbed-ca
+pki_sign "$P" ca apiserver "/CN=kube-apiserver" serverAuth \
+  "IP:127.0.0.1,IP:$SERVICE_API_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+pki_sign "$P" ca admin "/O=system:masters/CN=kubernetes-admin" clientAuth
 # The bootstrap RBAC policy binds user system:kube-controller-manager to its role.
-sign kcm "/CN=system:kube-controller-manager" "basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=clientAuth"
+pki_sign "$P" ca kcm "/CN=system:kube-controller-manager" clientAuth
 # Front-proxy (request header) CA and client: lets the API server proxy to aggregated API servers
 # and, mainly, fills kube-system/extension-apiserver-authentication, which the controller
 # manager's delegated authentication reads (without it, it logs errors every few seconds).
-ossl genrsa -out "$P/front-proxy-ca.key" 2048
-ossl req -x509 -new -key "$P/front-proxy-ca.key" -sha256 -days 365 -subj "/CN=front-proxy-ca" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-  -out "$P/front-proxy-ca.crt"
-ossl genrsa -out "$P/front-proxy-client.key" 2048
-ossl req -new -key "$P/front-proxy-client.key" -subj "/CN=front-proxy-client" -out "$P/front-proxy-client.csr"
-printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-  "extendedKeyUsage=clientAuth" >"$P/front-proxy-client.ext"
-ossl x509 -req -in "$P/front-proxy-client.csr" -CA "$P/front-proxy-ca.crt" -CAkey "$P/front-proxy-ca.key" \
-  -CAcreateserial -days 365 -sha256 -extfile "$P/front-proxy-client.ext" -out "$P/front-proxy-client.crt"
-rm -f "$P/front-proxy-client.csr" "$P/front-proxy-client.ext"
+pki_ca "$P" front-proxy-ca front-proxy-ca
+pki_sign "$P" front-proxy-ca front-proxy-client "/CN=front-proxy-client" clientAuth
 # Service-account token signing key pair.
-ossl genrsa -out "$P/sa.key" 2048
-ossl rsa -in "$P/sa.key" -pubout -out "$P/sa.pub"
+pki_ossl genrsa -out "$P/sa.key" 2048
+pki_ossl rsa -in "$P/sa.key" -pubout -out "$P/sa.pub"
 
 b64() { base64 -w0 <"$1"; }
 write_kubeconfig() { # file user cert key
