@@ -116,15 +116,19 @@ export async function checkInjectedAndReady(
         p.metadata.labels?.["security.istio.io/tlsMode"] === "istio",
       `${podRef(p)} lacks the security.istio.io/tlsMode=istio label`,
     );
-    // The proxy is sized by istio.proxyResources (global.proxy.resources), as injected.
+    // A sidecar is sized by istio.proxyResources (global.proxy.resources), as injected; a
+    // gateway's proxy by the gateway chart's own resources.
     const proxy = [
       ...(p.spec.initContainers ?? []),
       ...(p.spec.containers ?? []),
     ].find((c: any) => c.name === "istio-proxy");
+    const want =
+      initContainer === null
+        ? { cpu: "50m", memory: "128Mi" }
+        : { cpu: "10m", memory: "40Mi" };
     check(
-      JSON.stringify(proxy?.resources?.requests) ===
-        JSON.stringify({ cpu: "10m", memory: "40Mi" }),
-      `${podRef(p)}'s istio-proxy requests ${JSON.stringify(proxy?.resources?.requests)}, not 10m/40Mi`,
+      JSON.stringify(proxy?.resources?.requests) === JSON.stringify(want),
+      `${podRef(p)}'s istio-proxy requests ${JSON.stringify(proxy?.resources?.requests)}, not ${want.cpu}/${want.memory}`,
     );
     const ready = (p.status?.conditions ?? []).find(
       (c: any) => c.type === "Ready",
