@@ -15,7 +15,7 @@ import {
 const XDS_BIN = env("TESTBED_XDS");
 const XDS_ADDRESS = env("ISTIOD_XDS");
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The pods of a namespace, optionally filtered by labels. */
 export async function pods(
@@ -52,6 +52,32 @@ export function proxyConfig(pod: KubeObject): ProxyConfig {
   return readProxyConfig(XDS_BIN, KUBECONFIG, XDS_ADDRESS, podRef(pod));
 }
 
+/**
+ * Retries `attempt` every 250 ms until it returns without throwing (the cluster and istiod
+ * converge asynchronously); then resolves to its result and the seconds it took. Past the
+ * timeout, rejects with `what` and the last failure.
+ */
+export async function eventually<T>(
+  what: string,
+  attempt: () => T | Promise<T>,
+  timeoutMs = 60_000,
+): Promise<{ value: T; seconds: number }> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      return { value: await attempt(), seconds: (Date.now() - start) / 1000 };
+    } catch (e) {
+      if (Date.now() - start > timeoutMs) {
+        const last = e instanceof Error ? e.message.split("\n")[0] : String(e);
+        throw new Error(
+          `${what} did not happen within ${timeoutMs / 1000} s (${last})`,
+        );
+      }
+    }
+    await sleep(250);
+  }
+}
+
 /** Polls the pod's proxy config until `ok` holds (istiod pushes asynchronously); returns it. */
 export async function awaitProxyConfig(
   pod: KubeObject,
@@ -59,25 +85,29 @@ export async function awaitProxyConfig(
   ok: (cfg: ProxyConfig) => boolean,
   timeoutMs = 60_000,
 ): Promise<{ cfg: ProxyConfig; seconds: number }> {
-  const start = Date.now();
-  let last: unknown;
-  for (;;) {
-    try {
+  const { value, seconds } = await eventually(
+    `istiod's config for ${podRef(pod)} showing ${what}`,
+    () => {
       const cfg = proxyConfig(pod);
-      if (ok(cfg)) {
-        return { cfg, seconds: (Date.now() - start) / 1000 };
-      }
-      last = "condition not met";
-    } catch (e) {
-      last = e instanceof Error ? e.message.split("\n")[0] : e;
-    }
-    if (Date.now() - start > timeoutMs) {
-      throw new Error(
-        `istiod's config for ${podRef(pod)} never showed ${what} within ${timeoutMs / 1000} s (${last})`,
-      );
-    }
-    await sleep(250);
-  }
+      check(ok(cfg), "condition not met");
+      return cfg;
+    },
+    timeoutMs,
+  );
+  return { cfg: value, seconds };
+}
+
+/** The outbound cluster of one subset of a service in a proxy's config (CDS). */
+export function subsetCluster(
+  cfg: ProxyConfig,
+  host: string,
+  port: number,
+  subset: string,
+): any {
+  const name = outboundCluster(host, port, subset);
+  const c = cfg.clusters.find((x) => x.name === name);
+  check(c, `no cluster ${name}`);
+  return c;
 }
 
 /** The container names of a pod, init containers first (native sidecars are init containers). */

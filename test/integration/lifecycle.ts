@@ -9,7 +9,7 @@ import {
   StackObject,
 } from "./harness";
 import { KubeObject } from "./kubeClient";
-import { sleep } from "./controlPlane";
+import { eventually } from "./controlPlane";
 
 /** Every object of the stack is in the API server, with the CRDs and the Helm releases. */
 export async function checkUpCreatedEverything(
@@ -55,19 +55,17 @@ const APP_NAMESPACES = [
  * Istio never deletes everyone's Istio config with them.
  */
 export async function checkDestroyed(objects: StackObject[]): Promise<void> {
-  // Namespaces finish terminating only after their pods are gone (KWOK completes deletions).
-  for (let i = 0; i < 240; i++) {
-    const left = [];
-    for (const ns of APP_NAMESPACES) {
-      if (await kube.get(`/api/v1/namespaces/${ns}`)) {
-        left.push(ns);
+  // Namespaces finish terminating only after their pods are gone (KWOK completes deletions);
+  // whatever is still there after two minutes is reported below.
+  await eventually(
+    "the stack's namespaces terminating",
+    async () => {
+      for (const ns of APP_NAMESPACES) {
+        check(!(await kube.get(`/api/v1/namespaces/${ns}`)), `${ns} remains`);
       }
-    }
-    if (left.length === 0) {
-      break;
-    }
-    await sleep(500);
-  }
+    },
+    120_000,
+  ).catch(() => undefined);
   const leftovers: string[] = [];
   for (const o of objects) {
     if (await kube.get(o.path)) {

@@ -30,7 +30,7 @@ cleanup() {
   if [ "${IT_KEEP:-0}" = 1 ]; then
     echo "[it] IT_KEEP=1: cluster and istiod left running in $WORK/kube"
     echo "[it]   export KUBECONFIG=$WORK/kube/kubeconfig; set -a; . $WORK/kube/istiod.env; set +a"
-    echo "[it]   npm run testbed:xds -- <namespace>/<pod> routes"
+    echo "[it]   TESTBED_DIR=$WORK/kube npm run -s testbed:xds -- <namespace>/<pod> routes"
     echo "[it]   stop with: bash test/testbed/kube-down.sh --purge $WORK/kube"
     exit "$rc"
   fi

@@ -36,8 +36,9 @@ import {
   meshHost,
   outboundRoutes,
   podOf,
+  eventually,
   proxyConfig,
-  sleep,
+  subsetCluster,
   subsetWeights,
 } from "./controlPlane";
 import { checkDestroyed, checkUpCreatedEverything } from "./lifecycle";
@@ -351,9 +352,8 @@ async function main(): Promise<void> {
       async () => {
         const cfg = proxyConfig(frontend);
         for (const v of ["v1", "v2"]) {
-          const name = outboundCluster(BACKEND, 80, v);
-          const c = cfg.clusters.find((x) => x.name === name);
-          check(c, `no cluster ${name}`);
+          const c = subsetCluster(cfg, BACKEND, 80, v);
+          const name = c.name;
           check(
             c.lb_policy === "LEAST_REQUEST",
             `${name} balances ${c.lb_policy}`,
@@ -382,10 +382,11 @@ async function main(): Promise<void> {
       async () => {
         const cfg = proxyConfig(frontend);
         for (const v of ["v1", "v2"]) {
-          const name = outboundCluster(BACKEND, 80, v);
-          const cluster = cfg.clusters.find((c) => c.name === name);
-          check(cluster, `no cluster ${name}`);
-          check(usesIstioMutualTls(cluster), `${name} does not use Istio mTLS`);
+          const cluster = subsetCluster(cfg, BACKEND, 80, v);
+          check(
+            usesIstioMutualTls(cluster),
+            `${cluster.name} does not use Istio mTLS`,
+          );
         }
         await checkInboundMtls(DEMO, 8080, ["tls"]);
       },
@@ -579,17 +580,13 @@ async function main(): Promise<void> {
         // The demo's pods predate istio-cni: replace them, as a rollout would, so that they
         // are admitted again under the restricted standard.
         kubectl("-n", DEMO, "delete", "pods", "--all", "--wait=true");
-        for (let i = 0; ; i++) {
-          try {
-            log(await checkInjectedAndReady(DEMO, "istio-validation"));
-            break;
-          } catch (e) {
-            if (i > 120) {
-              throw e;
-            }
-            await sleep(500);
-          }
-        }
+        log(
+          (
+            await eventually("the demo's pods re-admitted", () =>
+              checkInjectedAndReady(DEMO, "istio-validation"),
+            )
+          ).value,
+        );
         log(await checkInjectedAndReady("bookinfo", "istio-validation"));
         for (const ns of [DEMO, "bookinfo"]) {
           const n = await kube.get(`/api/v1/namespaces/${ns}`);
@@ -863,17 +860,11 @@ async function main(): Promise<void> {
         res.summary.result === "succeeded",
         `up ended ${res.summary.result}`,
       );
-      for (let i = 0; ; i++) {
-        try {
-          await checkInjectedAndReady(DEMO, "istio-validation");
-          break;
-        } catch (e) {
-          if (i > 240) {
-            throw e;
-          }
-          await sleep(500);
-        }
-      }
+      await eventually(
+        "the demo's pods injected and Ready",
+        () => checkInjectedAndReady(DEMO, "istio-validation"),
+        120_000,
+      );
       const o = await stackObjects(stack);
       await timed("destroy", () => stack.destroy({ onOutput: output }));
       await checkDestroyed(o);
@@ -882,6 +873,33 @@ async function main(): Promise<void> {
   );
 
   process.exitCode = report(SCENARIOS);
+  if (process.env.IT_KEEP === "1") {
+    await leaveUpForInspection(workDir);
+  }
+}
+
+/**
+ * With IT_KEEP=1 the run leaves the dev stack (80/20, Bookinfo on) deployed after the scenarios,
+ * which end by destroying theirs, so `npm run testbed:xds` has proxies to read.
+ */
+async function leaveUpForInspection(workDir: string): Promise<void> {
+  const stack = await LocalWorkspace.createOrSelectStack({
+    stackName: "inspect",
+    workDir,
+  });
+  await baseConfig(stack);
+  for (const [key, value] of [
+    ["canary.weights.v1", "80"],
+    ["canary.weights.v2", "20"],
+    ["bookinfo.enabled", "true"],
+  ]) {
+    await stack.setConfig(key, { value }, true);
+  }
+  await timed("inspection stack up", () => stack.up({ onOutput: output }));
+  const names = (await kube.list("/api/v1/namespaces/mesh-demo/pods")).map(
+    (p) => `mesh-demo/${p.metadata.name}`,
+  );
+  log(`left up for inspection: stack "inspect"; pods ${names.join(", ")}`);
 }
 
 main().catch((e) => {

@@ -21,7 +21,7 @@
 # (comma-separated names), CLUSTER_POD_CIDR, KUBE_SCHEDULER_URL.
 #
 # Pod IPs (10.244.0.0/16) and ClusterIPs exist only in the API: nothing may connect to them.
-# Every admission webhook must be URL-based on 127.0.0.1 (see istiod-up.sh, webhook-guard.sh).
+# Every admission webhook must be URL-based on 127.0.0.1 (istiod-up.sh; network-guard.yaml enforces it).
 #
 # Istio note: istiod's injector picks native sidecars (istio-proxy as an init container with
 # restartPolicy Always) when the pod's node reports kubelet >= 1.33; set

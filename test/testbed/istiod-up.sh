@@ -11,11 +11,9 @@
 #   --when-injector-exists  prepare, then return at once, leaving a background watcher
 #                           (DIR/istiod-watch.{pid,log}) that starts pilot-discovery as soon as
 #                           the ConfigMap istio-system/istio-sidecar-injector exists (istiod only
-#                           injects if it exists at start) and exits. Meant to be launched before
-#                           a `pulumi up` that installs the istiod chart and injected workloads.
-#     --early               with --when-injector-exists: the watcher also starts pilot-discovery
-#                           as soon as namespace istio-system exists (so validation answers
-#                           early), and restarts it once the injector ConfigMap appears
+#                           injects if it exists at start), then stays as the readiness gate that
+#                           turns the chart's simulated istiod pods Ready (kwok-stages.yaml). Meant
+#                           to be launched before a `pulumi up` that installs the istiod chart.
 #   --restart               stop the running pilot-discovery (if any) and start it again, same
 #                           ports and certs (e.g. after the injector ConfigMap changed or appeared)
 #   --wait                  wait until the watcher (if any) has made its final start and
@@ -51,13 +49,12 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=pki.sh
 . "$HERE/pki.sh"
-usage() { sed -n '7,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-MODE=start EARLY=0
+usage() { sed -n '7,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+MODE=start
 while [ $# -gt 1 ]; do
   case $1 in
     --certs-only) MODE=certs ;;
     --when-injector-exists) MODE=watch ;;
-    --early) EARLY=1 ;;
     --restart) MODE=restart ;;
     --wait) MODE=wait ;;
     --stop) MODE=stop ;;
@@ -245,28 +242,16 @@ case $MODE in
     prepare
     if ours istiod-watch >/dev/null; then die "a watcher is already running (pid $(ours istiod-watch))"; fi
     # The watcher's command line names "$DIR/" so kube-down.sh recognises it as ours.
-    args=(--_watcher); [ "$EARLY" = 1 ] && args+=(--early)
+    args=(--_watcher)
     setsid bash "${BASH_SOURCE[0]}" "${args[@]}" "$DIR/" </dev/null >"$DIR/istiod-watch.log" 2>&1 &
     echo $! >"$DIR/istiod-watch.pid"
     log "watcher started (pid $!, log $DIR/istiod-watch.log): pilot-discovery starts when" \
-      "$NS/istio-sidecar-injector exists$([ "$EARLY" = 1 ] && echo " (and earlier, once namespace $NS exists)")"
+      "$NS/istio-sidecar-injector exists"
     ;;
   _watcher)
     load_env; find_bins
     deadline=$(( SECONDS + ${ISTIOD_WATCH_TIMEOUT:-3600} ))
     injector() { k -n "$NS" get configmap istio-sidecar-injector >/dev/null 2>&1; }
-    if [ "$EARLY" = 1 ]; then
-      # istiod needs its namespace (it stores its CA there) before it can become ready.
-      until k get namespace "$NS" >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || die "gave up after ${ISTIOD_WATCH_TIMEOUT:-3600}s: no namespace $NS"
-        sleep 1
-      done
-      if ! injector; then
-        log "namespace $NS exists: starting pilot-discovery early (validation; no injection yet)"
-        start_istiod
-        ( wait_ready ) || log "early pilot-discovery not ready yet (CRDs missing?); carrying on"
-      fi
-    fi
     until injector; do
       [ $SECONDS -lt $deadline ] || die "gave up after ${ISTIOD_WATCH_TIMEOUT:-3600}s: no $NS/istio-sidecar-injector"
       sleep 0.25
@@ -274,7 +259,6 @@ case $MODE in
     log "$NS/istio-sidecar-injector exists"
     # The chart creates the mesh config (ConfigMap istio) alongside; give it a moment to land.
     for _ in 1 2 3 4 5 6 7 8 9 10; do k -n "$NS" get configmap istio >/dev/null 2>&1 && break; sleep 0.5; done
-    stop_proc istiod   # if started early: it cannot inject, restart it
     start_istiod
     wait_ready
     # The readiness gate (kwok-stages.yaml): the istiod chart's simulated pods stand for this
