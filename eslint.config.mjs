@@ -34,6 +34,20 @@ export default tseslint.config(
     rules: { "max-lines": ["error", { max: 300 }] },
   },
   {
+    // The CommonJS loader `pulumi` starts the program with (tools/register.js): plain Node.
+    files: ["tools/**/*.js"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: {
+        require: "readonly",
+        module: "writable",
+        __dirname: "readonly",
+        process: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     // The test bed's driver is maintained with the test bed; it keeps the cycle and unused-code
     // rules, not the typing style ones.
     files: ["test/integration/**/*.ts"],

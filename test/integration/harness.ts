@@ -79,6 +79,7 @@ export function copyProject(): string {
   for (const f of [
     "index.ts",
     "components",
+    "tools",
     "package.json",
     "tsconfig.json",
     "Pulumi.yaml",

@@ -1,73 +1,12 @@
 #!/usr/bin/env bash
-# `npm run test:integration`: the local test bed. Builds whatever is missing (cached under
-# ~/.cache/service-mesh-testbed), starts on loopback etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler and KWOK (simulated nodes, so pods are scheduled and become Ready), arms istiod
-# (pilot-discovery, started as soon as the istiod chart's injector config exists), runs the
-# scenarios of test/integration/scenarios.ts with the real Pulumi engine, and stops every process
-# it started, even on failure.
-#
-# IT_KEEP=1 keeps the cluster and istiod running after the scenarios (for inspection with
-# `npm run testbed:xds`); it prints how to reach them and how to stop them.
+# `npm run test:integration`: the local test bed (test/testbed/session.sh: loopback etcd,
+# kube-apiserver, controller-manager, scheduler, KWOK's simulated nodes, istiod armed), then the
+# scenarios of test/integration/scenarios.ts with the real Pulumi engine. Every process started
+# is stopped, even on failure. IT_KEEP=1 keeps the cluster and istiod running for inspection
+# (`npm run testbed:xds`).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-TESTBED=$ROOT/test/testbed
-cd "$ROOT"
-
-start=$(date +%s)
-echo "[it] building or reusing the test bed's tools"
-eval "$(bash "$TESTBED/build-kube.sh")"        # KUBE_BIN, ETCD_BIN
-export KUBE_BIN ETCD_BIN
-eval "$(bash "$TESTBED/build-kwok.sh")"        # KWOK_BIN
-eval "$(bash "$TESTBED/build-pulumi.sh")"      # PULUMI_PATH (CLI, language host, provider plugins)
-ISTIO_DIR=$(bash "$TESTBED/build-istio.sh" | tail -n 1)  # charts, istioctl, pilot-discovery, testbed-xds
-export ISTIO_DIR ISTIO_CHARTS=$ISTIO_DIR/charts ISTIOCTL=$ISTIO_DIR/bin/istioctl
-export ISTIO_VERSION=${ISTIO_DIR##*/istio-}
-echo "[it] tools ready after $(( $(date +%s) - start )) s"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/service-mesh-it.XXXXXX")
-cleanup() {
-  local rc=$?
-  if [ "${IT_KEEP:-0}" = 1 ]; then
-    echo "[it] IT_KEEP=1: cluster and istiod left running in $WORK/kube"
-    echo "[it]   export KUBECONFIG=$WORK/kube/kubeconfig; set -a; . $WORK/kube/istiod.env; set +a"
-    echo "[it]   TESTBED_DIR=$WORK/kube npm run -s testbed:xds -- <namespace>/<pod> routes"
-    echo "[it]   stop with: bash test/testbed/kube-down.sh --purge $WORK/kube"
-    exit "$rc"
-  fi
-  bash "$TESTBED/kube-down.sh" "$WORK/kube" || true
-  if [ "$rc" -ne 0 ]; then
-    echo "[it] failed; logs kept in $WORK (pulumi.log, kube/*.log)"
-    tail -n 40 "$WORK/pulumi.log" 2>/dev/null || true
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$WORK/kube"
-bash "$TESTBED/kube-up.sh" "$WORK/kube"
-# The network guard first, before any webhook or pod exists (see network-guard.yaml).
-"$KUBE_BIN/kubectl" --kubeconfig "$WORK/kube/kubeconfig" apply -f "$TESTBED/network-guard.yaml" >/dev/null
-bash "$TESTBED/cluster-up.sh" "$WORK/kube" >/dev/null   # scheduler, KWOK, simulated nodes
-# istiod's CA and webhook URLs now (the chart values need them); pilot-discovery itself starts
-# as soon as `up` has applied the istiod chart's injector config.
-set -a
-# shellcheck disable=SC1091
-. <(bash "$TESTBED/istiod-up.sh" --when-injector-exists "$WORK/kube")
-set +a
-export TESTBED_XDS ISTIOD_XDS
-
-export KUBECONFIG=$WORK/kube/kubeconfig
-export IT_WORK_DIR=$WORK
-export PATH=$PULUMI_PATH:$KUBE_BIN:$PATH
-export PULUMI_HOME=$WORK/pulumi-home
-export PULUMI_BACKEND_URL=file://$WORK/state
-export PULUMI_CONFIG_PASSPHRASE=testbed-only
-export PULUMI_SKIP_UPDATE_CHECK=true
-export PULUMI_SKIP_CONFIRMATIONS=true
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-mkdir -p "$WORK/state" "$PULUMI_HOME"
+TB_SESSION=it
+# shellcheck source=../testbed/session.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../testbed/session.sh"
 
 node -r ts-node/register/transpile-only test/integration/scenarios.ts

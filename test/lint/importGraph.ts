@@ -39,6 +39,9 @@ function resolveImport(from: string, spec: string): string | undefined {
       return c;
     }
   }
+  if (spec.endsWith(".js") && fs.existsSync(base)) {
+    return undefined; // plain JavaScript (tools/), outside the TypeScript graph
+  }
   throw new Error(`${from}: cannot resolve import "${spec}"`);
 }
 

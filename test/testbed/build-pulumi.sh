@@ -267,13 +267,22 @@ else
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
   moddir=$(prepare_module "$LANGHOST_MOD" langhost); case $moddir in "$CACHE"/.mod-*) TMPS+=("$moddir") ;; esac
-  time_build "pulumi-language-nodejs $LANGHOST_SDK_VERSION" gobuild "$moddir" "$tmp/bin/pulumi-language-nodejs" \
+  mkdir -p "$tmp/libexec"
+  time_build "pulumi-language-nodejs $LANGHOST_SDK_VERSION" gobuild "$moddir" "$tmp/libexec/pulumi-language-nodejs" \
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK_VERSION" \
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
   log "pulumi version: $("$tmp/bin/pulumi" version)"
   printf '%s\n' "$PULUMI_STAMP" >"$tmp/BUILD-INFO"
   install_dir "$tmp" "$PULUMI_DIR"
 fi
+
+# The host's Pulumi.yaml options shim (see langhost-options.sh), refreshed on every run; a cache
+# from before the shim has the real host in bin/, which moves to libexec/.
+if ! grep -qs "langhost-options" "$PULUMI_DIR/bin/pulumi-language-nodejs"; then
+  mkdir -p "$PULUMI_DIR/libexec"
+  mv "$PULUMI_DIR/bin/pulumi-language-nodejs" "$PULUMI_DIR/libexec/pulumi-language-nodejs"
+fi
+install -m 0755 "$HERE/langhost-options.sh" "$PULUMI_DIR/bin/pulumi-language-nodejs"
 
 # --- Kubernetes provider -------------------------------------------------------------------------
 KUBE_STAMP="pulumi-resource-kubernetes $KUBERNETES_PLUGIN_VERSION (github.com/pulumi/pulumi-kubernetes/provider/v4@$KUBERNETES_MODULE_VERSION)"

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Sourced (not run) by `npm run test:integration` and `npm run bench`: builds or reuses the test
+# bed's tools (cached under ~/.cache/service-mesh-testbed), starts on loopback etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler and KWOK (simulated nodes), arms istiod
+# (pilot-discovery starts as soon as the istiod chart's injector config exists), and exports what
+# the engine and the TypeScript drivers need. Registers an EXIT trap that stops every process it
+# started, even on failure.
+#
+# Before sourcing, set TB_SESSION (a short name for messages and the work dir). After it:
+# WORK (scratch dir, removed on success), KUBECONFIG, IT_WORK_DIR, PATH with the Pulumi CLI and
+# kubectl, PULUMI_* for an offline file backend, ISTIO_CHARTS, ISTIO_VERSION, ISTIOCTL,
+# ISTIOD_* (webhook URLs, CA bundle, xDS address) and TESTBED_XDS.
+#
+# IT_KEEP=1 keeps the cluster and istiod running afterwards; it prints how to reach and stop them.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TESTBED=$ROOT/test/testbed
+: "${TB_SESSION:?set TB_SESSION before sourcing session.sh}"
+cd "$ROOT"
+
+tb_log() { echo "[$TB_SESSION] $*"; }
+
+start=$(date +%s)
+tb_log "building or reusing the test bed's tools"
+eval "$(bash "$TESTBED/build-kube.sh")"        # KUBE_BIN, ETCD_BIN
+export KUBE_BIN ETCD_BIN
+eval "$(bash "$TESTBED/build-kwok.sh")"        # KWOK_BIN
+eval "$(bash "$TESTBED/build-pulumi.sh")"      # PULUMI_PATH (CLI, language host, provider plugins)
+ISTIO_DIR=$(bash "$TESTBED/build-istio.sh" | tail -n 1)  # charts, istioctl, pilot-discovery, testbed-xds
+export ISTIO_DIR ISTIO_CHARTS=$ISTIO_DIR/charts ISTIOCTL=$ISTIO_DIR/bin/istioctl
+export ISTIO_VERSION=${ISTIO_DIR##*/istio-}
+tb_log "tools ready after $(( $(date +%s) - start )) s"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/service-mesh-$TB_SESSION.XXXXXX")
+tb_cleanup() {
+  local rc=$?
+  if [ "${IT_KEEP:-0}" = 1 ]; then
+    tb_log "IT_KEEP=1: cluster and istiod left running in $WORK/kube"
+    tb_log "  export KUBECONFIG=$WORK/kube/kubeconfig; set -a; . $WORK/kube/istiod.env; set +a"
+    tb_log "  TESTBED_DIR=$WORK/kube npm run -s testbed:xds -- <namespace>/<pod> routes"
+    tb_log "  stop with: bash test/testbed/kube-down.sh --purge $WORK/kube"
+    exit "$rc"
+  fi
+  bash "$TESTBED/kube-down.sh" "$WORK/kube" || true
+  if [ "$rc" -ne 0 ]; then
+    tb_log "failed; logs kept in $WORK (pulumi.log, kube/*.log)"
+    tail -n 40 "$WORK/pulumi.log" 2>/dev/null || true
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap tb_cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$WORK/kube"
+bash "$TESTBED/kube-up.sh" "$WORK/kube"
+# The network guard first, before any webhook or pod exists (see network-guard.yaml).
+"$KUBE_BIN/kubectl" --kubeconfig "$WORK/kube/kubeconfig" apply -f "$TESTBED/network-guard.yaml" >/dev/null
+bash "$TESTBED/cluster-up.sh" "$WORK/kube" >/dev/null   # scheduler, KWOK, simulated nodes
+# istiod's CA and webhook URLs now (the chart values need them); pilot-discovery itself starts
+# as soon as `up` has applied the istiod chart's injector config.
+set -a
+# shellcheck disable=SC1091
+. <(bash "$TESTBED/istiod-up.sh" --when-injector-exists "$WORK/kube")
+set +a
+export TESTBED_XDS ISTIOD_XDS
+
+export KUBECONFIG=$WORK/kube/kubeconfig
+export IT_WORK_DIR=$WORK
+export PATH=$PULUMI_PATH:$KUBE_BIN:$PATH
+export PULUMI_HOME=$WORK/pulumi-home
+export PULUMI_BACKEND_URL=file://$WORK/state
+export PULUMI_CONFIG_PASSPHRASE=testbed-only
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_SKIP_CONFIRMATIONS=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+mkdir -p "$WORK/state" "$PULUMI_HOME"
