@@ -48,9 +48,9 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
-    // The test bed's driver is maintained with the test bed; it keeps the cycle and unused-code
-    // rules, not the typing style ones.
-    files: ["test/integration/**/*.ts"],
+    // The test bed's drivers (scenarios, benchmark) are maintained with the test bed; they keep
+    // the cycle and unused-code rules, not the typing style ones.
+    files: ["test/integration/**/*.ts", "test/bench/**/*.ts"],
     rules: {
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/consistent-type-imports": "off",

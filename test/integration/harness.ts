@@ -71,6 +71,41 @@ export function check(cond: unknown, msg: string): asserts cond {
   }
 }
 
+/**
+ * Stack config (path keys) every test-bed stack shares: local charts, istiod's webhooks by URL on
+ * loopback, the istiod pod's readiness gate, and no chart-based addons.
+ */
+export function testbedConfig(): Array<[string, string]> {
+  // The general escape hatch (istio.values.<chart>) carries what the test bed needs: the
+  // injection and validation webhooks call the local istiod by URL, never a Service.
+  const inject = env("ISTIOD_WEBHOOK_URL_INJECT");
+  const validate = env("ISTIOD_WEBHOOK_URL_VALIDATE");
+  const ca = env("ISTIOD_CA_BUNDLE");
+  return [
+    ["istio.chartDir", CHARTS],
+    ["istio.version", ISTIO_VERSION],
+    ["istio.values.istiod.istiodRemote.injectionURL", inject],
+    ["istio.values.istiod.istiodRemote.injectionCABundle", ca],
+    // With the CA bundles both validating webhooks fail closed, so every Istio resource the
+    // stack creates is checked by the real istiod (the stack orders them after the istiod
+    // release, and the chart's simulated istiod pod only turns Ready once the real one answers).
+    ["istio.values.istiod.base.validationURL", validate],
+    ["istio.values.istiod.base.validationCABundle", ca],
+    ["istio.values.base.base.validationURL", validate],
+    ["istio.values.base.base.validationCABundle", ca],
+    [
+      'istio.values.istiod.podAnnotations["testbed.local/ready-when"]',
+      "istiod",
+    ],
+    // Their charts come from repositories this machine cannot reach (and Grafana's password
+    // needs the random provider, which cannot be built here); Jaeger is our own Deployment.
+    ...["prometheus", "grafana", "kiali"].map((addon): [string, string] => [
+      `observability.${addon}.enabled`,
+      "false",
+    ]),
+  ];
+}
+
 /** A copy of the project in the work dir, so the stack's config file never lands in the repo. */
 export function copyProject(): string {
   const dir = path.join(WORK, "project");

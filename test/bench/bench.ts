@@ -1,0 +1,374 @@
+// `npm run bench`: how fast the everyday operations are, and what the stack asks of a cluster,
+// measured on the test bed (test/bench/run.sh starts it) with the Pulumi CLI run exactly as the
+// README tells users to run it (`pulumi up`, `pulumi preview`, here with --yes). It reports and
+// never fails on slowness; it fails only when an operation does something other than expected
+// (a shift that updates more than one resource, a preview that sees changes).
+//
+// Knobs: BENCH_RUNS (default 5) repetitions of each quick operation, BENCH_COLD_RUNS (3) cold
+// `up`s, BENCH_SIZES ("10,50,200") the numbers of services of the big stacks ("" skips them).
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  copyProject,
+  kube,
+  ROOT,
+  testbedConfig,
+  WORK,
+} from "../integration/harness";
+import { footprint, median, type PodLike, type Requests } from "./footprint";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
+const SIZES = (process.env.BENCH_SIZES ?? "10,50,200")
+  .split(",")
+  .filter((s) => s.trim() !== "")
+  .map(Number);
+const SHIFT_RUNS = Math.min(RUNS, 3); // per big stack
+const NAMESPACES = ["istio-system", "istio-ingress", "mesh-demo", "bookinfo"];
+
+const say = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
+const log = (text: string) =>
+  fs.appendFileSync(path.join(WORK, "pulumi.log"), text);
+
+/** Runs a command in `cwd`, logs its output, returns seconds and output; throws on failure. */
+function run(
+  cwd: string,
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): { secs: number; out: string } {
+  const start = process.hrtime.bigint();
+  let out: string;
+  try {
+    out = execFileSync(cmd, args, {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    log(`$ ${cmd} ${args.join(" ")}\n${err.stdout ?? ""}${err.stderr ?? ""}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed in ${cwd}; see pulumi.log`,
+    );
+  }
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  log(`$ ${cmd} ${args.join(" ")}  (${secs.toFixed(2)} s)\n${out}`);
+  return { secs, out };
+}
+
+const pulumi = (cwd: string, args: string[], env?: Record<string, string>) =>
+  run(cwd, "pulumi", args, env);
+
+function setConfig(cwd: string, pairs: Array<[string, string]>): void {
+  pulumi(cwd, [
+    "config",
+    "set-all",
+    "--path",
+    ...pairs.flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]),
+  ]);
+}
+
+/** The resources an `up` changed, from its summary ("~ 1 updated", "+ 39 created"...). */
+function changed(out: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of out.matchAll(
+    /^\s+[-+~]*\s*(\d+) (created|updated|deleted|replaced)/gm,
+  )) {
+    counts[m[2]] = Number(m[1]);
+  }
+  return counts;
+}
+
+function expectOneUpdate(out: string, what: string): void {
+  const c = changed(out);
+  if (JSON.stringify(c) !== JSON.stringify({ updated: 1 })) {
+    throw new Error(
+      `${what} changed ${JSON.stringify(c)}, expected one update`,
+    );
+  }
+}
+
+/** Weight pairs alternating 80/20 and 70/30, so every shift is a real change. */
+const weights = (i: number): Array<[string, string]> => {
+  const v2 = i % 2 === 0 ? 30 : 20;
+  return [
+    ["canary.weights.v1", String(100 - v2)],
+    ["canary.weights.v2", String(v2)],
+  ];
+};
+
+/** The engine floor: a one-ConfigMap TypeScript program through the same CLI and plugin. */
+function floorProject(): string {
+  const dir = path.join(WORK, "floor");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    "name: bench-floor\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+  );
+  fs.writeFileSync(
+    path.join(dir, "index.ts"),
+    [
+      'import * as k8s from "@pulumi/kubernetes";',
+      'import * as pulumi from "@pulumi/pulumi";',
+      'new k8s.core.v1.ConfigMap("floor", {',
+      '  metadata: { name: "bench-floor", namespace: "default" },',
+      '  data: { value: new pulumi.Config().get("value") ?? "0" },',
+      "});",
+      "",
+    ].join("\n"),
+  );
+  fs.writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ name: "bench-floor", main: "index.ts" }),
+  );
+  fs.writeFileSync(
+    path.join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "es2020",
+        module: "commonjs",
+        moduleResolution: "node",
+        skipLibCheck: true,
+      },
+      files: ["index.ts"],
+    }),
+  );
+  fs.symlinkSync(
+    path.join(ROOT, "node_modules"),
+    path.join(dir, "node_modules"),
+  );
+  return dir;
+}
+
+/** Requests of every pod in the stack's namespaces, per workload. */
+async function readFootprint(): Promise<ReturnType<typeof footprint>> {
+  const pods: PodLike[] = [];
+  for (const ns of NAMESPACES) {
+    pods.push(
+      ...((await kube.list(`/api/v1/namespaces/${ns}/pods`)) as PodLike[]),
+    );
+  }
+  return footprint(pods);
+}
+
+const fmt = (r: Requests) => `${Math.round(r.cpu)}m / ${Math.round(r.memMi)}Mi`;
+const secs = (s: number) => `${s.toFixed(2)} s`;
+const pad = (s: string, n: number) => s.padEnd(n);
+
+async function main(): Promise<void> {
+  const pulumiVersion = run(ROOT, "pulumi", ["version"]).out.trim();
+  say(
+    `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ` +
+      `${Math.round(os.totalmem() / 1024 ** 3)} GiB, pulumi ${pulumiVersion}, ` +
+      `runs ${RUNS} (cold ${COLD_RUNS}), sizes ${SIZES.join(",") || "none"}`,
+  );
+
+  // --- the default stack, as the test bed deploys it ---------------------------------------
+  const project = copyProject();
+  pulumi(project, ["stack", "select", "--create", "bench"]);
+  setConfig(project, [...testbedConfig(), ...weights(1)]);
+  const floor = floorProject();
+  pulumi(floor, ["stack", "select", "--create", "floor"]);
+  const transpileOnly = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+  pulumi(floor, ["up", "--yes"], transpileOnly);
+
+  const cold: number[] = [];
+  for (let i = 0; i < COLD_RUNS; i++) {
+    if (i > 0) {
+      pulumi(project, ["destroy", "--yes"]);
+    }
+    const up = pulumi(project, ["up", "--yes"]);
+    cold.push(up.secs);
+    say(
+      `cold up ${i + 1}/${COLD_RUNS}: ${secs(up.secs)} (${JSON.stringify(changed(up.out))})`,
+    );
+  }
+
+  // kubectl apply of the edited VirtualService (the seeds' way), on a copy named backend-kubectl:
+  // an edit of the stack's own object would take its weights away from the stack (the next `up`
+  // then stops at a server-side apply conflict, which is what the README's drift section covers).
+  const vs = JSON.parse(
+    run(project, "kubectl", [
+      "-n",
+      "mesh-demo",
+      "get",
+      "virtualservice",
+      "backend",
+      "-o",
+      "json",
+    ]).out,
+  );
+  const vsFile = path.join(WORK, "backend-kubectl.json");
+  const writeVs = (w1: number) => {
+    const route = vs.spec.http[vs.spec.http.length - 1].route;
+    route[0].weight = w1;
+    route[1].weight = 100 - w1;
+    fs.writeFileSync(
+      vsFile,
+      JSON.stringify({
+        apiVersion: vs.apiVersion,
+        kind: vs.kind,
+        metadata: { name: "backend-kubectl", namespace: "mesh-demo" },
+        spec: vs.spec,
+      }),
+    );
+  };
+  writeVs(80);
+  run(project, "kubectl", ["apply", "-f", vsFile]);
+  const kubectlApply: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    writeVs(i % 2 === 0 ? 70 : 80);
+    kubectlApply.push(run(project, "kubectl", ["apply", "-f", vsFile]).secs);
+  }
+  run(project, "kubectl", ["delete", "-f", vsFile]);
+
+  // The floor and ours interleaved, so both see the same machine.
+  const floorUp: number[] = [];
+  const floorPreview: number[] = [];
+  const shift: number[] = [];
+  const preview: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    pulumi(floor, ["config", "set", "value", String(i)]);
+    floorUp.push(pulumi(floor, ["up", "--yes"], transpileOnly).secs);
+    setConfig(project, weights(i));
+    const up = pulumi(project, ["up", "--yes"]);
+    expectOneUpdate(up.out, "weight shift");
+    shift.push(up.secs);
+    floorPreview.push(
+      pulumi(floor, ["preview", "--expect-no-changes"], transpileOnly).secs,
+    );
+    preview.push(pulumi(project, ["preview", "--expect-no-changes"]).secs);
+  }
+  // Leave the stack at 80/20 (the last shift may have been 70/30).
+  setConfig(project, weights(1));
+  pulumi(project, ["up", "--yes"]);
+
+  const fp = await readFootprint();
+  setConfig(project, [["bookinfo.enabled", "true"]]);
+  pulumi(project, ["up", "--yes"]);
+  const fpBookinfo = await readFootprint();
+
+  const rows: Array<[string, number, string]> = [
+    ["engine floor: pulumi up (1 ConfigMap)", median(floorUp), ""],
+    ["engine floor: pulumi preview", median(floorPreview), ""],
+    ["kubectl apply of the VirtualService", median(kubectlApply), ""],
+    [
+      "weight shift: pulumi up",
+      median(shift),
+      `${(median(shift) / median(floorUp)).toFixed(2)}x floor up, ` +
+        `${(median(shift) / median(kubectlApply)).toFixed(0)}x kubectl`,
+    ],
+    [
+      "no-op pulumi preview",
+      median(preview),
+      `${(median(preview) / median(floorPreview)).toFixed(2)}x floor preview`,
+    ],
+    ["cold pulumi up", median(cold), `${COLD_RUNS} runs`],
+  ];
+  say("");
+  say(
+    `speed (medians of ${RUNS}; each pulumi up includes its preview, as users run it)`,
+  );
+  for (const [what, s, note] of rows) {
+    say(`  ${pad(what, 40)} ${pad(secs(s), 9)} ${note}`);
+  }
+  const shiftRatio = median(shift) / median(floorUp);
+  const previewRatio = median(preview) / median(floorPreview);
+  say(
+    `  target <= 1.25x floor: shift ${shiftRatio.toFixed(2)}x ${shiftRatio <= 1.25 ? "met" : "NOT met"}, ` +
+      `preview ${previewRatio.toFixed(2)}x ${previewRatio <= 1.25 ? "met" : "NOT met"}`,
+  );
+
+  say("");
+  say(
+    "footprint: requests per workload as the API server holds them (sidecars injected by istiod)",
+  );
+  say(
+    `  ${pad("workload", 36)} ${pad("pods", 5)} ${pad("app", 16)} ${pad("sidecar", 14)} total`,
+  );
+  for (const w of fp.workloads) {
+    say(
+      `  ${pad(w.workload, 36)} ${pad(String(w.pods), 5)} ${pad(fmt(w.app), 16)} ` +
+        `${pad(fmt(w.proxy), 14)} ${fmt(w.total)}`,
+    );
+  }
+  say(`  default stack:      ${fmt(fp.total)}   (target <= 300m / 768Mi)`);
+  const bookinfoOnly = fpBookinfo.workloads.filter((w) =>
+    w.workload.startsWith("bookinfo/"),
+  );
+  say(
+    `  with Bookinfo on:   ${fmt(fpBookinfo.total)}   (Bookinfo: ${bookinfoOnly
+      .map((w) => `${w.workload.slice(9)} ${fmt(w.total)}`)
+      .join(", ")})`,
+  );
+  pulumi(project, ["destroy", "--yes"]);
+
+  // --- big stacks -----------------------------------------------------------------------------
+  if (SIZES.length > 0) {
+    const big = path.join(project, "test", "bench");
+    fs.mkdirSync(big, { recursive: true });
+    fs.copyFileSync(
+      path.join(ROOT, "test/bench/bigStack.ts"),
+      path.join(big, "bigStack.ts"),
+    );
+    fs.writeFileSync(
+      path.join(big, "Pulumi.yaml"),
+      [
+        "name: service-mesh",
+        "main: bigStack.ts",
+        "runtime:",
+        "  name: nodejs",
+        "  options:",
+        "    typescript: false",
+        `    nodeargs: --require ${path.join(project, "tools", "register.js")}`,
+        "",
+      ].join("\n"),
+    );
+    const table: string[] = [];
+    for (const n of SIZES) {
+      pulumi(big, ["stack", "select", "--create", `big-${n}`]);
+      setConfig(big, [
+        ...testbedConfig(),
+        ...weights(1),
+        ["bench:services", String(n)],
+      ]);
+      const up = pulumi(big, ["up", "--yes"]);
+      const resources = changed(up.out).created ?? 0;
+      const pv: number[] = [];
+      const sh: number[] = [];
+      for (let i = 0; i < SHIFT_RUNS; i++) {
+        pv.push(pulumi(big, ["preview", "--expect-no-changes"]).secs);
+        setConfig(big, weights(i));
+        const s = pulumi(big, ["up", "--yes"]);
+        expectOneUpdate(s.out, `shift with ${n} services`);
+        sh.push(s.secs);
+      }
+      const down = pulumi(big, ["destroy", "--yes"]);
+      pulumi(big, ["stack", "rm", "--yes"]);
+      const line =
+        `  ${pad(String(n), 9)} ${pad(String(resources), 10)} ${pad(secs(up.secs), 10)} ` +
+        `${pad(secs(median(pv)), 10)} ${pad(secs(median(sh)), 10)} ${secs(down.secs)}`;
+      table.push(line);
+      say(`big stack ${n}: ${line.trim()}`);
+    }
+    say("");
+    say(
+      `big stacks (preview and shift: medians of ${SHIFT_RUNS}; every shift updated one resource)`,
+    );
+    say(
+      `  ${pad("services", 9)} ${pad("resources", 10)} ${pad("cold up", 10)} ${pad("preview", 10)} ${pad("shift", 10)} destroy`,
+    );
+    table.forEach((l) => say(l));
+  }
+}
+
+main().catch((e) => {
+  say(`aborted: ${e instanceof Error ? e.message : e}`);
+  process.exitCode = 1;
+});
