@@ -1,6 +1,6 @@
 // Reading this project's stack config from the Pulumi runtime, as plain values for validation.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "./checker";
+import { ConfigError, show } from "./checker";
 import { CONFIG_KEYS, OBJECT_KEYS } from "./meshConfig";
 
 /**
@@ -25,7 +25,7 @@ export function readRawConfig(projectName: string): Record<string, unknown> {
         raw[key] = JSON.parse(value);
       } catch {
         parseErrors.push(
-          `${key} must be an object (got ${JSON.stringify(value)}); set its fields with ` +
+          `${key} must be an object (got ${show(value)}); set its fields with ` +
             `'pulumi config set --path ${key}.<field> <value>'`,
         );
       }
