@@ -2,7 +2,7 @@
 // exercises (route to v1, weighted shift, user-based routing, fault injection, a timeout), and
 // the routing policy of each of its services.
 import type { Fault, RoutingPolicy, VersionWeight } from "../core";
-import { type Checker, show } from "./checker";
+import { type Checker, keyPath, show } from "./checker";
 import {
   FAULT_DEFAULTS,
   type ResilienceConfig,
@@ -112,7 +112,7 @@ function reviewsWeights(
   const given = validateWeights(c, key, value);
   for (const w of given.filter((w) => !REVIEWS_VERSIONS.includes(w.version))) {
     c.fail(
-      `${key}.${w.version} is not a version of reviews; the sample ships ${REVIEWS_VERSIONS.join(", ")}`,
+      `${keyPath(key, w.version)} is not a version of reviews; the sample ships ${REVIEWS_VERSIONS.join(", ")}`,
     );
   }
   return REVIEWS_VERSIONS.map((version) => ({

@@ -77,7 +77,7 @@ export class Checker {
     for (const k of Object.keys(value)) {
       if (!known.includes(k)) {
         this.fail(
-          `${key}.${k} is not a known setting (got ${show(value[k])}); known fields of ${key}: ${known.join(", ")}`,
+          `${keyPath(key, k)} is not a known setting (got ${show(value[k])}); known fields of ${key}: ${known.join(", ")}`,
         );
       }
     }
@@ -285,6 +285,20 @@ export class Checker {
     };
     return { requests: part("requests"), limits: part("limits") };
   }
+}
+
+/** A field name `pulumi config set --path` takes after a dot. */
+const PLAIN_FIELD = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The key of field `name` under `parent` ("" at the top), as `--path` spells it: a name that is
+ * empty or holds a dot, a space, a quote or the like goes in brackets, quoted (`canary.weights["v1; rm"]`).
+ */
+export function keyPath(parent: string, name: string): string {
+  if (PLAIN_FIELD.test(name)) {
+    return parent ? `${parent}.${name}` : name;
+  }
+  return `${parent}[${show(name)}]`;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

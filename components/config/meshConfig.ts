@@ -22,7 +22,7 @@ import {
   type BookinfoConfig,
   validateBookinfo,
 } from "./bookinfo";
-import { Checker, show } from "./checker";
+import { Checker, keyPath, show } from "./checker";
 import { type IstioConfig, ISTIO_DEFAULTS, validateIstio } from "./istio";
 import {
   OBSERVABILITY_DEFAULTS,
@@ -92,7 +92,7 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
       c.fail(
-        `${key} is not a setting of this program; known keys: ${CONFIG_KEYS.join(", ")}`,
+        `${keyPath("", key)} is not a setting of this program (got ${show(raw[key])}); known keys: ${CONFIG_KEYS.join(", ")}`,
       );
     }
   }

@@ -1,7 +1,13 @@
 // Rules shared by every weighted service's section (the demo backend's `canary`, Bookinfo's
 // `bookinfo.reviews`): the weights, and the routing extras that name a deployed version.
 import type { HeaderRoute, VersionWeight } from "../core";
-import { type Checker, DNS_LABEL, isPlainObject, show } from "./checker";
+import {
+  type Checker,
+  DNS_LABEL,
+  isPlainObject,
+  keyPath,
+  show,
+} from "./checker";
 import { type Fields, Section } from "./section";
 
 /** A lowercase HTTP header name, as Envoy matches it. */
@@ -44,8 +50,8 @@ export function validateWeights(
       weight > 100
     ) {
       c.fail(
-        `${key}.${version} must be a whole number from 0 to 100 (got ${show(weight)}); ` +
-          `e.g. 'pulumi config set --path ${key}.${version} 20'`,
+        `${keyPath(key, version)} must be a whole number from 0 to 100 (got ${show(weight)}); ` +
+          `e.g. 'pulumi config set --path ${keyPath(key, version)} 20'`,
       );
       valid = false;
       continue;
