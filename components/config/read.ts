@@ -10,7 +10,8 @@ import { CONFIG_KEYS, OBJECT_KEYS } from "./meshConfig";
  */
 export function readRawConfig(projectName: string): Record<string, unknown> {
   const prefix = `${projectName}:`;
-  const raw: Record<string, unknown> = {};
+  // Collected as entries: assigning raw["__proto__"] would set the prototype, not report the key.
+  const entries: Array<[string, unknown]> = [];
   const parseErrors: string[] = [];
   for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (!fullKey.startsWith(prefix)) {
@@ -22,7 +23,7 @@ export function readRawConfig(projectName: string): Record<string, unknown> {
       (OBJECT_KEYS as readonly string[]).includes(key)
     ) {
       try {
-        raw[key] = JSON.parse(value);
+        entries.push([key, JSON.parse(value)]);
       } catch {
         parseErrors.push(
           `${key} must be an object (got ${show(value)}); set its fields with ` +
@@ -30,11 +31,11 @@ export function readRawConfig(projectName: string): Record<string, unknown> {
         );
       }
     } else {
-      raw[key] = value;
+      entries.push([key, value]);
     }
   }
   if (parseErrors.length > 0) {
     throw new ConfigError(parseErrors);
   }
-  return raw;
+  return Object.fromEntries(entries);
 }
