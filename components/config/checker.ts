@@ -148,6 +148,11 @@ export class Checker {
       re: DNS_LABEL,
       hint: "must be a valid namespace name: lowercase letters, digits and '-', starting and ending with a letter or digit",
     });
+    if (ns.length > 63) {
+      this.fail(
+        `${key} must be at most 63 characters, Kubernetes' limit for a namespace name (got ${show(ns)}, ${ns.length} characters)`,
+      );
+    }
     if (RESERVED_NAMESPACES.has(ns)) {
       this.fail(
         `${key} must not be a system namespace (got ${show(ns)}); choose a namespace of its own, e.g. ${show(fallback)}`,
