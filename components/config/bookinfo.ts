@@ -2,7 +2,7 @@
 // exercises (route to v1, weighted shift, user-based routing, fault injection, a timeout), and
 // the routing policy of each of its services.
 import type { Fault, RoutingPolicy, VersionWeight } from "../core";
-import { type Checker, keyPath, show } from "./checker";
+import { type Checker, IMAGE_HUB, keyPath, show } from "./checker";
 import {
   FAULT_DEFAULTS,
   type ResilienceConfig,
@@ -78,9 +78,9 @@ export function validateBookinfo(c: Checker, raw: unknown): BookinfoConfig {
   return {
     enabled: b.boolean("enabled"),
     namespace: b.namespace("namespace"),
-    imageHub: b.string("imageHub"),
+    imageHub: b.string("imageHub", IMAGE_HUB),
     imageTag: b.string("imageTag", {
-      re: /^[0-9][0-9A-Za-z._-]*$/,
+      re: /^[0-9][0-9A-Za-z._-]{0,127}$/,
       hint: "must be a pinned release tag such as 1.20.3",
     }),
     reviews: {

@@ -1,7 +1,14 @@
 // The `istio` section of the stack config: which Istio, where its charts and images come from,
 // how big istiod and the proxies are, the platform profile, and extra chart values.
 import type { Resources } from "../core";
-import { type Checker, isPlainObject, SEMVER, show } from "./checker";
+import {
+  type Checker,
+  IMAGE_HUB,
+  IMAGE_TAG,
+  isPlainObject,
+  SEMVER,
+  show,
+} from "./checker";
 import { type Fields, Section } from "./section";
 
 /** The Istio charts this program installs, by the key of their extra values. */
@@ -89,8 +96,10 @@ export function validateIstio(c: Checker, raw: unknown): IstioConfig {
         (value === undefined ? undefined : c.string(key, value, "")) ||
         undefined,
     ),
-    hub: s.string("hub"),
-    tag: s.field("tag", (key, value) => c.string(key, value, version)),
+    hub: s.string("hub", IMAGE_HUB),
+    tag: s.field("tag", (key, value) =>
+      c.string(key, value, version, IMAGE_TAG),
+    ),
     istiodResources: s.resources("istiodResources"),
     proxyResources: s.resources("proxyResources"),
     platform: s.field("platform", (key, value) => platform(c, key, value)),
