@@ -132,8 +132,10 @@ function userRoute(
         c.fail(
           `${key} must be one of ${REVIEWS_VERSIONS.join(", ")} (got ${show(version)})`,
         );
+        // Not String(version): an object whose toString is not a function makes it throw.
+        return REVIEWS_VERSIONS[0];
       }
-      return String(version);
+      return version;
     }),
   } satisfies Fields<typeof USER_ROUTE_DEFAULTS>;
 }
