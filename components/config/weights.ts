@@ -12,6 +12,8 @@ import { type Fields, Section } from "./section";
 
 /** A lowercase HTTP header name, as Envoy matches it. */
 export const HEADER_NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** A header value Envoy can match exactly: printable ASCII, no line break to smuggle a header. */
+const HEADER_VALUE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
 
 /**
  * A non-empty map of version name to an integer percentage, the percentages summing to exactly
@@ -110,7 +112,10 @@ export function validateHeaderRoute(
       re: HEADER_NAME,
       hint: "must be a lowercase HTTP header name",
     }),
-    value: s.string("value"),
+    value: s.string("value", {
+      re: HEADER_VALUE,
+      hint: "must be a header value of printable ASCII characters, with no line break and no space at either end",
+    }),
     version: s.field("version", (k, v) => knownVersion(c, k, v, weights)),
   } satisfies Fields<typeof HEADER_ROUTE_DEFAULTS>;
   return { header: h.name, value: h.value, version: h.version };
