@@ -143,6 +143,11 @@ function chartValues(
         c.fail(
           `${key} must be an object of Helm values for the ${chart} chart (got ${show(value)}); e.g. 'pulumi config set --path ${key}.<key> <value>'`,
         );
+      } else if (nestsDeeper(value, MAX_VALUES_DEPTH)) {
+        c.fail(
+          `${key} must nest at most ${MAX_VALUES_DEPTH} levels, as a chart's values do (got ${show(value)}); set each value at its own path, e.g. 'pulumi config set --path ${key}.<key>.<key> <value>'`,
+        );
+        return fallback;
       }
       return isPlainObject(value) ? value : fallback;
     });
@@ -152,4 +157,38 @@ function chartValues(
     gateway: values("gateway"),
     cni: values("cni"),
   } satisfies Fields<typeof ISTIO_DEFAULTS.values>;
+}
+
+/**
+ * Chart values nest a few levels. Far deeper ones pass on to the release and overflow the stack
+ * when it is registered, after other resources, so they are refused here.
+ */
+const MAX_VALUES_DEPTH = 32;
+
+/**
+ * True when `value` holds objects or lists more than `levels` deep, or a cycle. Each object is
+ * walked once per depth it is reached at, so shared parts (YAML aliases) are not walked again.
+ */
+function nestsDeeper(
+  value: unknown,
+  levels: number,
+  explored = new Map<object, number>(),
+  path = new Set<object>(),
+): boolean {
+  if (typeof value !== "object" || value === null) {
+    return false;
+  }
+  if (levels === 0 || path.has(value)) {
+    return true;
+  }
+  if ((explored.get(value) ?? -1) >= levels) {
+    return false;
+  }
+  explored.set(value, levels);
+  path.add(value);
+  const deeper = Object.values(value).some((v) =>
+    nestsDeeper(v, levels - 1, explored, path),
+  );
+  path.delete(value);
+  return deeper;
 }
