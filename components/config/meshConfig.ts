@@ -126,6 +126,12 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
   ]);
   const security = validateSecurity(c, raw.security);
   checkChartDir(c, istio.chartDir, security.cni);
+  if (!security.cni && Object.keys(istio.values.cni).length > 0) {
+    c.fail(
+      `istio.values.cni is set but security.cni is off, so the cni chart is not installed (got ${show(istio.values.cni)}); ` +
+        `turn it on with 'pulumi config set --path security.cni true' or remove istio.values.cni`,
+    );
+  }
   const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
   c.throwIfAny();
   return {
