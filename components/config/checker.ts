@@ -117,8 +117,13 @@ export class Checker {
       return fallback;
     }
     if (typeof value !== "string" || value === "") {
+      // A stack file's unquoted 1.30 or true arrives as a number or a boolean.
+      const quote =
+        typeof value === "number" || typeof value === "boolean"
+          ? `quote it in the stack's YAML (unquoted, YAML reads it as a ${typeof value}), or `
+          : "";
       this.fail(
-        `${key} must be a non-empty string (got ${show(value)}); remove it to use the default ${show(fallback)}`,
+        `${key} must be a non-empty string (got ${show(value)}); ${quote}remove it to use the default ${show(fallback)}`,
       );
       return fallback;
     }
