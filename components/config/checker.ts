@@ -328,13 +328,14 @@ const PLAIN_FIELD = /^[A-Za-z0-9_-]+$/;
 
 /**
  * The key of field `name` under `parent` ("" at the top), as `--path` spells it: a name that is
- * empty or holds a dot, a space, a quote or the like goes in brackets, quoted (`canary.weights["v1; rm"]`).
+ * empty or holds a dot, a space, a quote or the like goes in brackets, quoted
+ * (`canary.weights["v1; rm"]`); such a name at the top is only quoted.
  */
 export function keyPath(parent: string, name: string): string {
   if (PLAIN_FIELD.test(name)) {
     return parent ? `${parent}.${name}` : name;
   }
-  return `${parent}[${show(name)}]`;
+  return parent ? `${parent}[${show(name)}]` : show(name);
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -91,8 +91,13 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
   const c = new Checker();
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      // `pulumi config set resilience.timeout 3s` without --path sets a key of that name.
+      const section = OBJECT_KEYS.find((k) => key.startsWith(`${k}.`));
+      const fix = section
+        ? `to set a field of ${section}, run 'pulumi config rm ${key}' and 'pulumi config set --path ${key} <value>'`
+        : `known keys: ${CONFIG_KEYS.join(", ")}`;
       c.fail(
-        `${keyPath("", key)} is not a setting of this program (got ${show(raw[key])}); known keys: ${CONFIG_KEYS.join(", ")}`,
+        `${keyPath("", key)} is not a setting of this program (got ${show(raw[key])}); ${fix}`,
       );
     }
   }
