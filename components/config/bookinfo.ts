@@ -2,7 +2,8 @@
 // exercises (route to v1, weighted shift, user-based routing, fault injection, a timeout), and
 // the routing policy of each of its services.
 import type { Fault, RoutingPolicy, VersionWeight } from "../core";
-import { type Checker, IMAGE_HUB, keyPath, show } from "./checker";
+import type { Checker } from "./checker";
+import { IMAGE_HUB } from "./patterns";
 import {
   FAULT_DEFAULTS,
   type ResilienceConfig,
@@ -10,6 +11,7 @@ import {
   validateFault,
 } from "./resilience";
 import { type Fields, Section } from "./section";
+import { keyPath, show } from "./show";
 import { validateWeights } from "./weights";
 
 /** Bookinfo's versioned services, which `resilience.faults` may also target. */

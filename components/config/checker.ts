@@ -8,37 +8,9 @@ import {
   ISTIO_NAMESPACE,
   type Resources,
 } from "../core";
+import { CPU, DNS_LABEL, IMAGE, MEMORY, type Pattern } from "./patterns";
+import { keyPath, show } from "./show";
 
-// DNS-1123 label: what Kubernetes accepts for namespace names, and what Istio accepts for subset
-// names. Version names end up in both (Deployment names, subsets), so they must satisfy it.
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** A release or chart version: major.minor.patch with an optional pre-release. */
-export const SEMVER = /^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/;
-// Image references, after the grammar of distribution/reference: a registry host (a port
-// allowed), lowercase path components, and a tag or a digest.
-// Each part is written so a string matches it in one way only: no backtracking blow-up.
-const HOST_LABEL = "[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*";
-const HOST = `${HOST_LABEL}(?:\\.${HOST_LABEL})*(?::[0-9]+)?`;
-const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const TAG = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
-/** Where images come from: a registry host or a repository path (Istio's hub). */
-export const IMAGE_HUB: Pattern = {
-  re: new RegExp(`^${HOST}(?:/${PATH_COMPONENT})*$`),
-  hint: "must be an image registry and path such as registry.istio.io/release or localhost:5000/istio",
-};
-/** An image tag, as registries accept it. */
-export const IMAGE_TAG: Pattern = {
-  re: new RegExp(`^${TAG}$`),
-  hint: "must be an image tag: at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'",
-};
-const IMAGE: Pattern = {
-  re: new RegExp(
-    `^(?:${HOST}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@sha256:[0-9a-f]{64})?$`,
-  ),
-  hint: "must be an image reference such as registry.example.com/team/app:1.2.3 (a lowercase path, then a tag or an @sha256: digest)",
-};
-const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
-const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const RESERVED_NAMESPACES = new Set([
   "kube-system",
   "kube-public",
@@ -46,12 +18,6 @@ const RESERVED_NAMESPACES = new Set([
   "default",
   ISTIO_NAMESPACE,
 ]);
-
-/** A pattern a string must match, and what to tell the user when it does not. */
-export interface Pattern {
-  readonly re: RegExp;
-  readonly hint: string;
-}
 
 /** Raised for invalid stack configuration; Pulumi prints its message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -323,78 +289,6 @@ export class Checker {
   }
 }
 
-/** A field name `pulumi config set --path` takes after a dot. */
-const PLAIN_FIELD = /^[A-Za-z0-9_-]+$/;
-
-/**
- * The key of field `name` under `parent` ("" at the top), as `--path` spells it: a name that is
- * empty or holds a dot, a space, a quote or the like goes in brackets, quoted
- * (`canary.weights["v1; rm"]`); such a name at the top is only quoted.
- */
-export function keyPath(parent: string, name: string): string {
-  if (PLAIN_FIELD.test(name)) {
-    return parent ? `${parent}.${name}` : name;
-  }
-  return parent ? `${parent}[${show(name)}]` : show(name);
-}
-
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** How much of a value a message shows. */
-const SHOW_LIMIT = 200;
-
-/**
- * A value as the user typed it (JSON), for messages: at most SHOW_LIMIT characters, however big,
- * deep or self-referencing the value is, and never throwing. NaN and the infinities are shown as
- * such, not as JSON's null.
- */
-export function show(v: unknown): string {
-  let out = "";
-  // Appends text; false once the limit is passed, which stops the walk.
-  const put = (text: string): boolean => {
-    out += text;
-    return out.length <= SHOW_LIMIT;
-  };
-  const walk = (x: unknown, path: readonly object[]): boolean => {
-    if (typeof x === "number") {
-      return put(Object.is(x, -0) ? "-0" : String(x));
-    }
-    if (typeof x === "string" || typeof x === "boolean" || x === null) {
-      return put(JSON.stringify(x));
-    }
-    if (typeof x === "bigint") {
-      return put(`${x}n`);
-    }
-    if (typeof x !== "object") {
-      return put(String(x));
-    }
-    if (x instanceof Date) {
-      return put(JSON.stringify(x));
-    }
-    if (path.includes(x)) {
-      return put("<cycle>");
-    }
-    const inner = [...path, x];
-    if (Array.isArray(x)) {
-      return (
-        put("[") &&
-        x.every((item, i) => (i === 0 || put(",")) && walk(item, inner)) &&
-        put("]")
-      );
-    }
-    return (
-      put("{") &&
-      Object.entries(x).every(
-        ([k, item], i) =>
-          (i === 0 || put(",")) &&
-          put(`${JSON.stringify(k)}:`) &&
-          walk(item, inner),
-      ) &&
-      put("}")
-    );
-  };
-  walk(v, []);
-  return out.length > SHOW_LIMIT ? `${out.slice(0, SHOW_LIMIT - 3)}...` : out;
 }

@@ -1,15 +1,10 @@
 // The `istio` section of the stack config: which Istio, where its charts and images come from,
 // how big istiod and the proxies are, the platform profile, and extra chart values.
 import type { Resources } from "../core";
-import {
-  type Checker,
-  IMAGE_HUB,
-  IMAGE_TAG,
-  isPlainObject,
-  SEMVER,
-  show,
-} from "./checker";
+import { type Checker, isPlainObject } from "./checker";
+import { IMAGE_HUB, IMAGE_TAG, SEMVER } from "./patterns";
 import { type Fields, Section } from "./section";
+import { show } from "./show";
 
 /** The Istio charts this program installs, by the key of their extra values. */
 export const ISTIO_CHARTS = ["base", "istiod", "gateway", "cni"] as const;

@@ -22,7 +22,7 @@ import {
   type BookinfoConfig,
   validateBookinfo,
 } from "./bookinfo";
-import { Checker, keyPath, show } from "./checker";
+import { Checker } from "./checker";
 import { type IstioConfig, ISTIO_DEFAULTS, validateIstio } from "./istio";
 import {
   OBSERVABILITY_DEFAULTS,
@@ -40,6 +40,7 @@ import {
   type SecurityConfig,
   validateSecurity,
 } from "./security";
+import { keyPath, show } from "./show";
 
 export interface MeshConfig {
   readonly istio: IstioConfig;

@@ -1,7 +1,8 @@
 // Reading this project's stack config from the Pulumi runtime, as plain values for validation.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, show } from "./checker";
+import { ConfigError } from "./checker";
 import { CONFIG_KEYS, OBJECT_KEYS } from "./meshConfig";
+import { show } from "./show";
 
 /**
  * Reads this project's keys from Pulumi config as plain values: object-valued keys are parsed

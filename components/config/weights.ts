@@ -1,14 +1,10 @@
 // Rules shared by every weighted service's section (the demo backend's `canary`, Bookinfo's
 // `bookinfo.reviews`): the weights, and the routing extras that name a deployed version.
 import type { HeaderRoute, VersionWeight } from "../core";
-import {
-  type Checker,
-  DNS_LABEL,
-  isPlainObject,
-  keyPath,
-  show,
-} from "./checker";
+import { type Checker, isPlainObject } from "./checker";
+import { DNS_LABEL } from "./patterns";
 import { type Fields, Section } from "./section";
+import { keyPath, show } from "./show";
 
 /** A lowercase HTTP header name, as Envoy matches it. */
 export const HEADER_NAME = /^[a-z0-9][a-z0-9-]*$/;
