@@ -56,7 +56,7 @@ function nested(depth: number): unknown {
  * A "billion laughs" list in YAML: each level an anchored list of nine aliases of the level
  * below, so a few hundred bytes expand to 9^levels strings.
  */
-function laughs(levels: number): string {
+export function laughs(levels: number): string {
   let list = `&l0 [${Array(9).fill("lol").join(", ")}]`;
   for (let i = 1; i < levels; i++) {
     list = `&l${i} [${list}, ${Array(8)

@@ -1,8 +1,9 @@
 // The table of malformed configs (test/support/malformedConfigs.ts) against the validator: each
 // is refused with one problem, which names the key, shows the value and gives the fix.
 import * as assert from "assert";
+import * as yaml from "js-yaml";
 import { problems } from "../support/configProblems";
-import { MALFORMED } from "../support/malformedConfigs";
+import { laughs, MALFORMED } from "../support/malformedConfigs";
 
 /** Long enough for a key, a shortened value and the fix; a whole expanded value is not. */
 const MAX_MESSAGE = 600;
@@ -32,4 +33,24 @@ describe("malformed config, refused by the validator", () => {
       assert.ok(message.length <= MAX_MESSAGE, `${message.length} characters`);
     });
   }
+
+  it("WHEN a value shares its parts (YAML aliases left unexpanded, 9^12 strings) or holds itself THEN it is refused at once, shortened", () => {
+    const shared = yaml.load(laughs(12));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const found = problems({
+      canary: { weights: { v1: 100 } },
+      istio: { hub: shared, values: { istiod: cyclic } },
+    });
+    assert.strictEqual(found.length, 2, found.join("\n"));
+    assert.ok(found.every((p) => p.length <= MAX_MESSAGE));
+    assert.match(
+      found[0],
+      /^istio\.hub must be a non-empty string \(got \[\[\[/,
+    );
+    assert.match(
+      found[1],
+      /^istio\.values\.istiod must nest at most 32 levels/,
+    );
+  });
 });
