@@ -2,7 +2,8 @@
 // exercises (route to v1, weighted shift, user-based routing, fault injection, a timeout), and
 // the routing policy of each of its services.
 import type { Fault, RoutingPolicy, VersionWeight } from "../core";
-import { type Checker, show } from "./checker";
+import type { Checker } from "./checker";
+import { IMAGE_HUB } from "./patterns";
 import {
   FAULT_DEFAULTS,
   type ResilienceConfig,
@@ -10,6 +11,7 @@ import {
   validateFault,
 } from "./resilience";
 import { type Fields, Section } from "./section";
+import { keyPath, show } from "./show";
 import { validateWeights } from "./weights";
 
 /** Bookinfo's versioned services, which `resilience.faults` may also target. */
@@ -78,9 +80,9 @@ export function validateBookinfo(c: Checker, raw: unknown): BookinfoConfig {
   return {
     enabled: b.boolean("enabled"),
     namespace: b.namespace("namespace"),
-    imageHub: b.string("imageHub"),
+    imageHub: b.string("imageHub", IMAGE_HUB),
     imageTag: b.string("imageTag", {
-      re: /^[0-9][0-9A-Za-z._-]*$/,
+      re: /^[0-9][0-9A-Za-z._-]{0,127}$/,
       hint: "must be a pinned release tag such as 1.20.3",
     }),
     reviews: {
@@ -112,7 +114,7 @@ function reviewsWeights(
   const given = validateWeights(c, key, value);
   for (const w of given.filter((w) => !REVIEWS_VERSIONS.includes(w.version))) {
     c.fail(
-      `${key}.${w.version} is not a version of reviews; the sample ships ${REVIEWS_VERSIONS.join(", ")}`,
+      `${keyPath(key, w.version)} is not a version of reviews; the sample ships ${REVIEWS_VERSIONS.join(", ")}`,
     );
   }
   return REVIEWS_VERSIONS.map((version) => ({
@@ -132,8 +134,10 @@ function userRoute(
         c.fail(
           `${key} must be one of ${REVIEWS_VERSIONS.join(", ")} (got ${show(version)})`,
         );
+        // Not String(version): an object whose toString is not a function makes it throw.
+        return REVIEWS_VERSIONS[0];
       }
-      return String(version);
+      return version;
     }),
   } satisfies Fields<typeof USER_ROUTE_DEFAULTS>;
 }

@@ -8,14 +8,9 @@ import {
   ISTIO_NAMESPACE,
   type Resources,
 } from "../core";
+import { CPU, DNS_LABEL, IMAGE, MEMORY, type Pattern } from "./patterns";
+import { keyPath, show } from "./show";
 
-// DNS-1123 label: what Kubernetes accepts for namespace names, and what Istio accepts for subset
-// names. Version names end up in both (Deployment names, subsets), so they must satisfy it.
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** A release or chart version: major.minor.patch with an optional pre-release. */
-export const SEMVER = /^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/;
-const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
-const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const RESERVED_NAMESPACES = new Set([
   "kube-system",
   "kube-public",
@@ -23,12 +18,6 @@ const RESERVED_NAMESPACES = new Set([
   "default",
   ISTIO_NAMESPACE,
 ]);
-
-/** A pattern a string must match, and what to tell the user when it does not. */
-export interface Pattern {
-  readonly re: RegExp;
-  readonly hint: string;
-}
 
 /** Raised for invalid stack configuration; Pulumi prints its message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -77,7 +66,7 @@ export class Checker {
     for (const k of Object.keys(value)) {
       if (!known.includes(k)) {
         this.fail(
-          `${key}.${k} is not a known setting (got ${show(value[k])}); known fields of ${key}: ${known.join(", ")}`,
+          `${keyPath(key, k)} is not a known setting (got ${show(value[k])}); known fields of ${key}: ${known.join(", ")}`,
         );
       }
     }
@@ -94,8 +83,13 @@ export class Checker {
       return fallback;
     }
     if (typeof value !== "string" || value === "") {
+      // A stack file's unquoted 1.30 or true arrives as a number or a boolean.
+      const quote =
+        typeof value === "number" || typeof value === "boolean"
+          ? `quote it in the stack's YAML (unquoted, YAML reads it as a ${typeof value}), or `
+          : "";
       this.fail(
-        `${key} must be a non-empty string (got ${show(value)}); remove it to use the default ${show(fallback)}`,
+        `${key} must be a non-empty string (got ${show(value)}); ${quote}remove it to use the default ${show(fallback)}`,
       );
       return fallback;
     }
@@ -148,6 +142,11 @@ export class Checker {
       re: DNS_LABEL,
       hint: "must be a valid namespace name: lowercase letters, digits and '-', starting and ending with a letter or digit",
     });
+    if (ns.length > 63) {
+      this.fail(
+        `${key} must be at most 63 characters, Kubernetes' limit for a namespace name (got ${show(ns)}, ${ns.length} characters)`,
+      );
+    }
     if (RESERVED_NAMESPACES.has(ns)) {
       this.fail(
         `${key} must not be a system namespace (got ${show(ns)}); choose a namespace of its own, e.g. ${show(fallback)}`,
@@ -157,7 +156,10 @@ export class Checker {
   }
 
   image(key: string, value: unknown, fallback: string): string {
-    const image = this.string(key, value, fallback);
+    const image = this.string(key, value, fallback, IMAGE);
+    if (!IMAGE.re.test(image)) {
+      return image;
+    }
     // A pinned image names a tag or a digest; "latest" and untagged images move under you.
     const lastSegment = image.slice(image.lastIndexOf("/") + 1);
     if (
@@ -289,9 +291,4 @@ export class Checker {
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** A value as the user typed it, for messages. */
-export function show(v: unknown): string {
-  return JSON.stringify(v) ?? String(v);
 }

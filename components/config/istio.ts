@@ -1,8 +1,10 @@
 // The `istio` section of the stack config: which Istio, where its charts and images come from,
 // how big istiod and the proxies are, the platform profile, and extra chart values.
 import type { Resources } from "../core";
-import { type Checker, isPlainObject, SEMVER, show } from "./checker";
+import { type Checker, isPlainObject } from "./checker";
+import { IMAGE_HUB, IMAGE_TAG, SEMVER } from "./patterns";
 import { type Fields, Section } from "./section";
+import { show } from "./show";
 
 /** The Istio charts this program installs, by the key of their extra values. */
 export const ISTIO_CHARTS = ["base", "istiod", "gateway", "cni"] as const;
@@ -89,8 +91,10 @@ export function validateIstio(c: Checker, raw: unknown): IstioConfig {
         (value === undefined ? undefined : c.string(key, value, "")) ||
         undefined,
     ),
-    hub: s.string("hub"),
-    tag: s.field("tag", (key, value) => c.string(key, value, version)),
+    hub: s.string("hub", IMAGE_HUB),
+    tag: s.field("tag", (key, value) =>
+      c.string(key, value, version, IMAGE_TAG),
+    ),
     istiodResources: s.resources("istiodResources"),
     proxyResources: s.resources("proxyResources"),
     platform: s.field("platform", (key, value) => platform(c, key, value)),
@@ -134,6 +138,11 @@ function chartValues(
         c.fail(
           `${key} must be an object of Helm values for the ${chart} chart (got ${show(value)}); e.g. 'pulumi config set --path ${key}.<key> <value>'`,
         );
+      } else if (nestsDeeper(value, MAX_VALUES_DEPTH)) {
+        c.fail(
+          `${key} must nest at most ${MAX_VALUES_DEPTH} levels, as a chart's values do (got ${show(value)}); set each value at its own path, e.g. 'pulumi config set --path ${key}.<key>.<key> <value>'`,
+        );
+        return fallback;
       }
       return isPlainObject(value) ? value : fallback;
     });
@@ -143,4 +152,38 @@ function chartValues(
     gateway: values("gateway"),
     cni: values("cni"),
   } satisfies Fields<typeof ISTIO_DEFAULTS.values>;
+}
+
+/**
+ * Chart values nest a few levels. Far deeper ones pass on to the release and overflow the stack
+ * when it is registered, after other resources, so they are refused here.
+ */
+const MAX_VALUES_DEPTH = 32;
+
+/**
+ * True when `value` holds objects or lists more than `levels` deep, or a cycle. Each object is
+ * walked once per depth it is reached at, so shared parts (YAML aliases) are not walked again.
+ */
+function nestsDeeper(
+  value: unknown,
+  levels: number,
+  explored = new Map<object, number>(),
+  path = new Set<object>(),
+): boolean {
+  if (typeof value !== "object" || value === null) {
+    return false;
+  }
+  if (levels === 0 || path.has(value)) {
+    return true;
+  }
+  if ((explored.get(value) ?? -1) >= levels) {
+    return false;
+  }
+  explored.set(value, levels);
+  path.add(value);
+  const deeper = Object.values(value).some((v) =>
+    nestsDeeper(v, levels - 1, explored, path),
+  );
+  path.delete(value);
+  return deeper;
 }

@@ -22,7 +22,7 @@ import {
   type BookinfoConfig,
   validateBookinfo,
 } from "./bookinfo";
-import { Checker, show } from "./checker";
+import { Checker } from "./checker";
 import { type IstioConfig, ISTIO_DEFAULTS, validateIstio } from "./istio";
 import {
   OBSERVABILITY_DEFAULTS,
@@ -40,6 +40,7 @@ import {
   type SecurityConfig,
   validateSecurity,
 } from "./security";
+import { keyPath, show } from "./show";
 
 export interface MeshConfig {
   readonly istio: IstioConfig;
@@ -91,8 +92,13 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
   const c = new Checker();
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      // `pulumi config set resilience.timeout 3s` without --path sets a key of that name.
+      const section = OBJECT_KEYS.find((k) => key.startsWith(`${k}.`));
+      const fix = section
+        ? `to set a field of ${section}, run 'pulumi config rm ${key}' and 'pulumi config set --path ${key} <value>'`
+        : `known keys: ${CONFIG_KEYS.join(", ")}`;
       c.fail(
-        `${key} is not a setting of this program; known keys: ${CONFIG_KEYS.join(", ")}`,
+        `${keyPath("", key)} is not a setting of this program (got ${show(raw[key])}); ${fix}`,
       );
     }
   }
@@ -126,6 +132,12 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
   ]);
   const security = validateSecurity(c, raw.security);
   checkChartDir(c, istio.chartDir, security.cni);
+  if (!security.cni && Object.keys(istio.values.cni).length > 0) {
+    c.fail(
+      `istio.values.cni is set but security.cni is off, so the cni chart is not installed (got ${show(istio.values.cni)}); ` +
+        `turn it on with 'pulumi config set --path security.cni true' or remove istio.values.cni`,
+    );
+  }
   const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
   c.throwIfAny();
   return {

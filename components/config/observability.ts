@@ -1,6 +1,7 @@
 // The `observability` section of the stack config: Prometheus, Grafana and Kiali from their
 // charts, Jaeger v2, and the mesh's tracing.
-import { type Checker, SEMVER } from "./checker";
+import type { Checker } from "./checker";
+import { SEMVER } from "./patterns";
 import { type Fields, Section } from "./section";
 
 /** Where an addon's chart comes from: a repository at a pinned version, or a local path. */

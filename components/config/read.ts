@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./checker";
 import { CONFIG_KEYS, OBJECT_KEYS } from "./meshConfig";
+import { show } from "./show";
 
 /**
  * Reads this project's keys from Pulumi config as plain values: object-valued keys are parsed
@@ -10,7 +11,8 @@ import { CONFIG_KEYS, OBJECT_KEYS } from "./meshConfig";
  */
 export function readRawConfig(projectName: string): Record<string, unknown> {
   const prefix = `${projectName}:`;
-  const raw: Record<string, unknown> = {};
+  // Collected as entries: assigning raw["__proto__"] would set the prototype, not report the key.
+  const entries: Array<[string, unknown]> = [];
   const parseErrors: string[] = [];
   for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (!fullKey.startsWith(prefix)) {
@@ -22,19 +24,19 @@ export function readRawConfig(projectName: string): Record<string, unknown> {
       (OBJECT_KEYS as readonly string[]).includes(key)
     ) {
       try {
-        raw[key] = JSON.parse(value);
+        entries.push([key, JSON.parse(value)]);
       } catch {
         parseErrors.push(
-          `${key} must be an object (got ${JSON.stringify(value)}); set its fields with ` +
+          `${key} must be an object (got ${show(value)}); set its fields with ` +
             `'pulumi config set --path ${key}.<field> <value>'`,
         );
       }
     } else {
-      raw[key] = value;
+      entries.push([key, value]);
     }
   }
   if (parseErrors.length > 0) {
     throw new ConfigError(parseErrors);
   }
-  return raw;
+  return Object.fromEntries(entries);
 }

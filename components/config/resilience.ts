@@ -8,8 +8,9 @@ import {
   type RoutingPolicy,
   type SimpleLB,
 } from "../core";
-import { type Checker, show } from "./checker";
+import type { Checker } from "./checker";
 import { type Fields, Section } from "./section";
+import { show } from "./show";
 import { HEADER_NAME } from "./weights";
 
 /** Policy shared by every versioned service, plus faults by service name. */

@@ -2,7 +2,8 @@
 // It knows its own path, so each rule gets the field's full key ("resilience.retries.attempts")
 // and its default, and its known fields are the keys of its defaults object.
 import type { Resources } from "../core";
-import type { Checker, Pattern } from "./checker";
+import type { Checker } from "./checker";
+import type { Pattern } from "./patterns";
 
 /** The fields of D whose default is a T (a field that is off by default has default undefined). */
 type FieldsOfType<D, T> = {

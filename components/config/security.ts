@@ -1,8 +1,9 @@
 // The `security` section of the stack config: mTLS mode, istio-cni with the restricted Pod
 // Security Standard, JWT validation and local rate limiting at the ingress gateway.
 import { durationMillis, type MtlsMode } from "../core";
-import { type Checker, isPlainObject, show } from "./checker";
+import { type Checker, isPlainObject } from "./checker";
 import { type Fields, Section } from "./section";
+import { show } from "./show";
 
 export interface JwtConfig {
   /** The `iss` claim tokens must carry. */

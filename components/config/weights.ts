@@ -1,11 +1,15 @@
 // Rules shared by every weighted service's section (the demo backend's `canary`, Bookinfo's
 // `bookinfo.reviews`): the weights, and the routing extras that name a deployed version.
 import type { HeaderRoute, VersionWeight } from "../core";
-import { type Checker, DNS_LABEL, isPlainObject, show } from "./checker";
+import { type Checker, isPlainObject } from "./checker";
+import { DNS_LABEL } from "./patterns";
 import { type Fields, Section } from "./section";
+import { keyPath, show } from "./show";
 
 /** A lowercase HTTP header name, as Envoy matches it. */
 export const HEADER_NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** A header value Envoy can match exactly: printable ASCII, no line break to smuggle a header. */
+const HEADER_VALUE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
 
 /**
  * A non-empty map of version name to an integer percentage, the percentages summing to exactly
@@ -44,8 +48,8 @@ export function validateWeights(
       weight > 100
     ) {
       c.fail(
-        `${key}.${version} must be a whole number from 0 to 100 (got ${show(weight)}); ` +
-          `e.g. 'pulumi config set --path ${key}.${version} 20'`,
+        `${keyPath(key, version)} must be a whole number from 0 to 100 (got ${show(weight)}); ` +
+          `e.g. 'pulumi config set --path ${keyPath(key, version)} 20'`,
       );
       valid = false;
       continue;
@@ -104,7 +108,10 @@ export function validateHeaderRoute(
       re: HEADER_NAME,
       hint: "must be a lowercase HTTP header name",
     }),
-    value: s.string("value"),
+    value: s.string("value", {
+      re: HEADER_VALUE,
+      hint: "must be a header value of printable ASCII characters, with no line break and no space at either end",
+    }),
     version: s.field("version", (k, v) => knownVersion(c, k, v, weights)),
   } satisfies Fields<typeof HEADER_ROUTE_DEFAULTS>;
   return { header: h.name, value: h.value, version: h.version };

@@ -150,7 +150,7 @@ describe("the program with bad config", () => {
     const err = await failure({ ...DEV_CONFIG, canaryWeights: "v2=20" });
     assert.ok(
       err.message.includes(
-        `canaryWeights is not a setting of this program; known keys: ${CONFIG_KEYS.join(", ")}`,
+        `canaryWeights is not a setting of this program (got "v2=20"); known keys: ${CONFIG_KEYS.join(", ")}`,
       ),
     );
   });

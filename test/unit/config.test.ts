@@ -89,7 +89,7 @@ const otherBad: Array<[string, Record<string, unknown>, string]> = [
   [
     "an unknown top-level key",
     { ...DEV_CONFIG, canaryWeights: "x" },
-    `canaryWeights is not a setting of this program; known keys: ${CONFIG_KEYS.join(", ")}`,
+    `canaryWeights is not a setting of this program (got "x"); known keys: ${CONFIG_KEYS.join(", ")}`,
   ],
   [
     "a non-boolean skipAwait",
