@@ -157,6 +157,43 @@ async function readFootprint(): Promise<ReturnType<typeof footprint>> {
   return footprint(pods);
 }
 
+/** pilot-discovery, the one workload of the stack that really runs here (out of cluster). */
+function istiodProcess():
+  { rssMi: number; peakMi: number; cpuSecs: number } | undefined {
+  try {
+    const pid = fs
+      .readFileSync(path.join(WORK, "kube", "istiod.pid"), "utf8")
+      .trim();
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string) =>
+      Number(
+        new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN,
+      );
+    // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second).
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return {
+      rssMi: kb("VmRSS") / 1024,
+      peakMi: kb("VmHWM") / 1024,
+      cpuSecs: (Number(fields[11]) + Number(fields[12])) / 100,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** istiod's average CPU (millicores) and memory while the deployed stack sits idle. */
+async function istiodAtRest(seconds: number): Promise<string> {
+  const before = istiodProcess();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const after = istiodProcess();
+  if (!before || !after) {
+    return "not running";
+  }
+  const milli = ((after.cpuSecs - before.cpuSecs) / seconds) * 1000;
+  return `${Math.round(milli)}m CPU over ${seconds} s idle, ${Math.round(after.rssMi)}Mi resident`;
+}
+
 const fmt = (r: Requests) => `${Math.round(r.cpu)}m / ${Math.round(r.memMi)}Mi`;
 const secs = (s: number) => `${s.toFixed(2)} s`;
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -250,6 +287,7 @@ async function main(): Promise<void> {
   pulumi(project, ["up", "--yes"]);
 
   const fp = await readFootprint();
+  const istiodIdle = await istiodAtRest(20);
   setConfig(project, [["bookinfo.enabled", "true"]]);
   pulumi(project, ["up", "--yes"]);
   const fpBookinfo = await readFootprint();
@@ -299,6 +337,9 @@ async function main(): Promise<void> {
     );
   }
   say(`  default stack:      ${fmt(fp.total)}   (target <= 300m / 768Mi)`);
+  say(
+    `  istiod measured (pilot-discovery on the test bed, no Envoy connected): ${istiodIdle}`,
+  );
   const bookinfoOnly = fpBookinfo.workloads.filter((w) =>
     w.workload.startsWith("bookinfo/"),
   );
