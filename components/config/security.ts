@@ -107,14 +107,22 @@ function validateJwt(c: Checker, j: Section<typeof JWT_DEFAULTS>): JwtConfig {
       `${j.key} needs exactly one of jwksUri and jwks (got ${jwksUri === undefined ? "neither" : "both"}); e.g. 'pulumi config set --path ${j.path("jwksUri")} ${issuer || "https://issuer.example.com"}/.well-known/jwks.json'`,
     );
   }
+  const publicPaths = j.stringList("publicPaths", {
+    re: PATH,
+    hint: "is not a path: start it with / (or * for a suffix match)",
+  });
+  // A path that matches every request makes the whole edge public: JWT on in name only.
+  for (const p of publicPaths.filter((p) => p === "*" || p === "/*")) {
+    c.fail(
+      `${j.path("publicPaths")} has ${JSON.stringify(p)}, which makes every path public and turns the JWT check off; ` +
+        `list the public paths themselves (e.g. /healthz), or remove security.jwt to run without JWT`,
+    );
+  }
   return {
     issuer,
     jwksUri,
     jwks,
-    publicPaths: j.stringList("publicPaths", {
-      re: PATH,
-      hint: "is not a path: start it with / (or * for a suffix match)",
-    }),
+    publicPaths,
   } satisfies Fields<typeof JWT_DEFAULTS>;
 }
 

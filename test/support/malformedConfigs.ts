@@ -334,6 +334,22 @@ config:
     fix: "must be an https:// URL",
   },
   {
+    kind: "conflict",
+    what: "JWT on, with every path public",
+    config: devWith({
+      security: {
+        jwt: {
+          ...JWT,
+          jwksUri: "https://auth.example.com/jwks.json",
+          publicPaths: ["/healthz", "*"],
+        },
+      },
+    }),
+    key: "security.jwt.publicPaths",
+    got: '"*"',
+    fix: "list the public paths themselves",
+  },
+  {
     kind: "nesting",
     what: "an object 1000 levels deep under an unknown field",
     config: devWith({ observability: { extra: nested(1000) } }),
