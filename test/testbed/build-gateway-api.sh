@@ -16,9 +16,10 @@
 # with CACHE=${SERVICE_MESH_TESTBED_CACHE:-$HOME/.cache/service-mesh-testbed}.
 # Progress goes to stderr; stdout is only NAME=value lines, so callers can do:
 #   eval "$(test/testbed/build-gateway-api.sh)"; kubectl apply --server-side -f "$GATEWAY_API_CRDS"
-# A warm run needs no Go toolchain. Cold: ~10 s of downloads, ~1-2 min of compile on 2 cores,
-# ~10 s of generation (the generator parses the API packages through `go list`, so generating
-# needs the Go toolchain and the module cache, not the network).
+# A warm run needs no Go toolchain. Cold: a few seconds of module downloads, ~1 min of compile
+# on 2 cores (empty Go build cache; ~25 s when client-go etc. are already built), ~1 s of
+# generation (the generator parses the API packages through `go list`, so generating needs the
+# Go toolchain and the module cache, not the network).
 #
 # For tests only: users get the upstream release manifest
 #   https://github.com/kubernetes-sigs/gateway-api/releases/download/<version>/standard-install.yaml
@@ -67,7 +68,7 @@ CRDS=$GWAPI_DIR/standard-install.yaml
 TB_NAME=build-gateway-api
 # shellcheck source=common.sh
 source "$HERE/common.sh"
-parse_build_args "${BASH_SOURCE[0]}" 2,25 "$@"
+parse_build_args "${BASH_SOURCE[0]}" 2,26 "$@"
 
 gen_gomod() {
   cat <<EOF
