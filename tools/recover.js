@@ -12,14 +12,17 @@
 //    currently locked". On a file backend the lock names its process: if that process still runs
 //    here, this refuses; otherwise it runs `pulumi cancel`, which deletes the lock. On other
 //    backends it only says what to do: it cannot see who holds the lock.
-// 3. Helm releases the engine was creating (pending CREATE operations): Helm wrote the release's
-//    record (a Secret, owner=helm) before it was cut off, so the next install fails with "cannot
-//    re-use a name that is still in use". The release is not in the stack's state, so its record
-//    is a leftover: it is deleted. The objects Helm created carry Helm's ownership labels, and the
-//    next install adopts them.
-// 4. Pending operations: `pulumi refresh --clear-pending-creates` drops the pending creates
+// 3. Pending operations: `pulumi refresh --clear-pending-creates` drops the pending creates
 //    (`pulumi up` then creates those objects again; the provider applies with server-side apply,
 //    so an object that already exists is taken over, not refused) and settles the others.
+// 4. Helm releases cut off mid-install. Helm writes a release's record (a Secret, owner=helm)
+//    before it creates the objects and marks it deployed after its wait; cut off in between (the
+//    engine killed, or the API server gone), the record stays pending-install, and the next
+//    install fails with "cannot re-use a name that is still in use". A `pulumi preview` says which
+//    releases the next `up` will install; a record of one of them is a leftover if it is pending,
+//    or if the killed run was installing that release (a pending CREATE): it is deleted, and the
+//    next install adopts the objects, which carry Helm's ownership labels. A deployed release the
+//    stack never installed is only reported.
 //
 // Uses the `pulumi` and `kubectl` on PATH; kubectl must point at the stack's cluster (the stack's
 // provider uses the current kubectl context too). Plain Node, no dependencies.
@@ -119,13 +122,14 @@ function releaseLock(dir, project) {
   log("lock removed (pulumi cancel)");
 }
 
-/** Step 3: the records of Helm releases the engine had begun to create. */
-function dropReleaseRecords(pending) {
-  for (const op of pending) {
-    if (op.type !== "creating" || op.resource.type !== HELM_RELEASE) {
+/** Step 4: leftover records of the Helm releases the next `up` will install. */
+function dropReleaseRecords(wasCreating) {
+  const steps = JSON.parse(pulumi("preview", "--json")).steps ?? [];
+  for (const step of steps) {
+    if (step.op !== "create" || step.newState?.type !== HELM_RELEASE) {
       continue;
     }
-    const { name, namespace } = op.resource.inputs;
+    const { name, namespace } = step.newState.inputs;
     const selector = `owner=helm,name=${name}`;
     const records = JSON.parse(
       run("kubectl", [
@@ -139,14 +143,24 @@ function dropReleaseRecords(pending) {
         "json",
       ]),
     ).items;
-    for (const r of records) {
+    if (records.length === 0) {
+      continue;
+    }
+    const statuses = records.map((r) => r.metadata.labels.status);
+    const leftover =
+      wasCreating.has(step.urn) ||
+      statuses.every((st) => st.startsWith("pending"));
+    if (!leftover) {
       log(
-        `Helm release ${namespace}/${name} is not in the stack's state; deleting its leftover record ${r.metadata.name} (status ${r.metadata.labels.status})`,
+        `Helm release ${namespace}/${name} (${statuses.join(", ")}) exists but is not the stack's, so it is left alone: uninstall it, or the next up fails`,
       );
+      process.exitCode = 1;
+      continue;
     }
-    if (records.length > 0) {
-      run("kubectl", ["-n", namespace, "delete", "secrets", "-l", selector]);
-    }
+    run("kubectl", ["-n", namespace, "delete", "secrets", "-l", selector]);
+    log(
+      `deleted the leftover record(s) of Helm release ${namespace}/${name} (${statuses.join(", ")}): the next up installs it again, adopting its objects`,
+    );
   }
 }
 
@@ -165,18 +179,19 @@ function main() {
   }
   const pending =
     JSON.parse(pulumi("stack", "export")).deployment.pending_operations ?? [];
-  if (pending.length === 0) {
-    log(`no pending operations in stack ${stack}`);
-  } else {
-    for (const op of pending) {
-      log(`pending: ${op.type} ${op.resource.urn}`);
-    }
-    dropReleaseRecords(pending);
+  for (const op of pending) {
+    log(`pending: ${op.type} ${op.resource.urn}`);
+  }
+  if (pending.length > 0) {
     pulumi("refresh", "--clear-pending-creates", "--yes");
     log(
       `cleared ${pending.length} pending operations (pulumi refresh --clear-pending-creates)`,
     );
   }
+  const wasCreating = new Set(
+    pending.filter((op) => op.type === "creating").map((op) => op.resource.urn),
+  );
+  dropReleaseRecords(wasCreating);
   log("done: now run `pulumi up`");
 }
 
