@@ -71,6 +71,36 @@ export function check(cond: unknown, msg: string): asserts cond {
   }
 }
 
+/** Stack config every scenario shares: local charts, and istiod's webhooks by URL on loopback. */
+export async function baseConfig(stack: Stack): Promise<void> {
+  const set = (k: string, v: string) => stack.setConfig(k, { value: v }, true);
+  await set("istio.chartDir", CHARTS);
+  await set("istio.version", ISTIO_VERSION);
+  // The general escape hatch (istio.values.<chart>) carries what the test bed needs: the
+  // injection and validation webhooks call the local istiod by URL, never a Service.
+  const inject = env("ISTIOD_WEBHOOK_URL_INJECT");
+  const validate = env("ISTIOD_WEBHOOK_URL_VALIDATE");
+  const ca = env("ISTIOD_CA_BUNDLE");
+  // With the CA bundles both validating webhooks fail closed, so every Istio resource the stack
+  // creates is checked by the real istiod (the stack orders them after the istiod release, and
+  // the chart's simulated istiod pod only turns Ready once the real one answers).
+  await set("istio.values.istiod.istiodRemote.injectionURL", inject);
+  await set("istio.values.istiod.istiodRemote.injectionCABundle", ca);
+  await set("istio.values.istiod.base.validationURL", validate);
+  await set("istio.values.istiod.base.validationCABundle", ca);
+  await set("istio.values.base.base.validationURL", validate);
+  await set("istio.values.base.base.validationCABundle", ca);
+  await set(
+    'istio.values.istiod.podAnnotations["testbed.local/ready-when"]',
+    "istiod",
+  );
+  // Their charts come from repositories this machine cannot reach (and Grafana's password needs
+  // the random provider, which cannot be built here); Jaeger is our own Deployment.
+  for (const addon of ["prometheus", "grafana", "kiali"]) {
+    await set(`observability.${addon}.enabled`, "false");
+  }
+}
+
 /** A copy of the project in the work dir, so the stack's config file never lands in the repo. */
 export function copyProject(): string {
   const dir = path.join(WORK, "project");

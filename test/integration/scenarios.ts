@@ -5,17 +5,15 @@
 // the cluster and istiod and sets KUBECONFIG, PATH and the Pulumi environment.
 import { execFileSync } from "child_process";
 import { generateKeyPairSync } from "crypto";
-import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { BOOKINFO_CALLS } from "../../components/apps/bookinfoCallGraph";
 import {
   analyze,
   backendWeights,
+  baseConfig,
   changesOf,
-  CHARTS,
   check,
   copyProject,
-  env,
-  ISTIO_VERSION,
   kube,
   log,
   pulumiLog,
@@ -41,6 +39,7 @@ import {
   subsetCluster,
   subsetWeights,
 } from "./controlPlane";
+import { faultScenarios } from "./faults";
 import { checkDestroyed, checkUpCreatedEverything } from "./lifecycle";
 import {
   clusterWeights,
@@ -66,37 +65,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 23;
-
-/** Stack config every scenario shares: local charts, and istiod's webhooks by URL on loopback. */
-async function baseConfig(stack: Stack): Promise<void> {
-  const set = (k: string, v: string) => stack.setConfig(k, { value: v }, true);
-  await set("istio.chartDir", CHARTS);
-  await set("istio.version", ISTIO_VERSION);
-  // The general escape hatch (istio.values.<chart>) carries what the test bed needs: the
-  // injection and validation webhooks call the local istiod by URL, never a Service.
-  const inject = env("ISTIOD_WEBHOOK_URL_INJECT");
-  const validate = env("ISTIOD_WEBHOOK_URL_VALIDATE");
-  const ca = env("ISTIOD_CA_BUNDLE");
-  // With the CA bundles both validating webhooks fail closed, so every Istio resource the stack
-  // creates is checked by the real istiod (the stack orders them after the istiod release, and
-  // the chart's simulated istiod pod only turns Ready once the real one answers).
-  await set("istio.values.istiod.istiodRemote.injectionURL", inject);
-  await set("istio.values.istiod.istiodRemote.injectionCABundle", ca);
-  await set("istio.values.istiod.base.validationURL", validate);
-  await set("istio.values.istiod.base.validationCABundle", ca);
-  await set("istio.values.base.base.validationURL", validate);
-  await set("istio.values.base.base.validationCABundle", ca);
-  await set(
-    'istio.values.istiod.podAnnotations["testbed.local/ready-when"]',
-    "istiod",
-  );
-  // Their charts come from repositories this machine cannot reach (and Grafana's password needs
-  // the random provider, which cannot be built here); Jaeger is our own Deployment.
-  for (const addon of ["prometheus", "grafana", "kiali"]) {
-    await set(`observability.${addon}.enabled`, "false");
-  }
-}
+const SCENARIOS = 28;
 
 /**
  * The ALLOW rules istiod gave a proxy are exactly the policy table's (principals, methods,
@@ -871,6 +840,9 @@ async function main(): Promise<void> {
       await stack.workspace.removeStack("dev");
     },
   );
+
+  // 21-23: an interrupted up, drift and an API server outage, on a stack of their own.
+  await faultScenarios(workDir);
 
   process.exitCode = report(SCENARIOS);
   if (process.env.IT_KEEP === "1") {
