@@ -11,11 +11,20 @@ import {
   routingPolicyFor,
   validateConfig,
 } from "./components/config";
-import { GATEWAY_HTTP_PORT, gatewayPrincipal } from "./components/core";
+import {
+  forceApply,
+  GATEWAY_HTTP_PORT,
+  gatewayPrincipal,
+} from "./components/core";
 import { IngressGateway, IstioControlPlane } from "./components/istio";
 import { Observability } from "./components/observability";
 
 const config = validateConfig(readRawConfig(pulumi.getProject()));
+
+// The stack's config owns every field it declares: a hand edit is undone by `pulumi up
+// --refresh`, and an object left behind by an interrupted `up` is taken back by the next one
+// (components/core/ownership.ts). Registered before the first resource.
+pulumi.runtime.registerStackTransformation(forceApply);
 
 // The current kubectl context (KUBECONFIG), made explicit so every resource names its provider.
 const provider = new k8s.Provider("k8s", {});

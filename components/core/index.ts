@@ -8,5 +8,6 @@ export * from "./istioResource";
 export * from "./labels";
 export * from "./mesh";
 export * from "./names";
+export * from "./ownership";
 export * from "./resources";
 export * from "./routingPolicy";

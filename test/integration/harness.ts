@@ -106,6 +106,13 @@ export function testbedConfig(): Array<[string, string]> {
   ];
 }
 
+/** Sets the shared test-bed config on a stack (the Automation API's scenarios). */
+export async function baseConfig(stack: Stack): Promise<void> {
+  for (const [key, value] of testbedConfig()) {
+    await stack.setConfig(key, { value }, true);
+  }
+}
+
 /** A copy of the project in the work dir, so the stack's config file never lands in the repo. */
 export function copyProject(): string {
   const dir = path.join(WORK, "project");

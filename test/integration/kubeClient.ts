@@ -33,6 +33,7 @@ export interface KubeObject {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     deletionTimestamp?: string;
+    managedFields?: Array<{ manager: string; operation: string }>;
   };
   spec?: any;
   [k: string]: any;
@@ -105,6 +106,57 @@ export class KubeClient {
     const l = await this.get<{ items: KubeObject[] }>(path);
     return l?.items ?? [];
   }
+}
+
+/** An object found by `inventory`, with the API group and kind its list came from. */
+export interface LiveObject {
+  group: string;
+  kind: string;
+  object: KubeObject;
+}
+
+interface ApiResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
+/**
+ * Every object the API server holds in the given namespaces, and every cluster-scoped object, of
+ * every listable kind it serves (found by discovery, each group at its preferred version).
+ */
+export async function inventory(
+  kube: KubeClient,
+  namespaces: string[],
+): Promise<LiveObject[]> {
+  const groups = (
+    (
+      await kube.get<{
+        groups: Array<{ preferredVersion: { groupVersion: string } }>;
+      }>("/apis")
+    )?.groups ?? []
+  ).map((g) => `/apis/${g.preferredVersion.groupVersion}`);
+  const found: LiveObject[] = [];
+  for (const base of ["/api/v1", ...groups]) {
+    const resources =
+      (await kube.get<{ resources: ApiResource[] }>(base))?.resources ?? [];
+    const group = base.startsWith("/api/") ? "" : base.split("/")[2];
+    for (const r of resources) {
+      if (r.name.includes("/") || !r.verbs.includes("list")) {
+        continue;
+      }
+      const paths = r.namespaced
+        ? namespaces.map((ns) => `${base}/namespaces/${ns}/${r.name}`)
+        : [`${base}/${r.name}`];
+      for (const p of paths) {
+        for (const object of await kube.list(p)) {
+          found.push({ group, kind: r.kind, object });
+        }
+      }
+    }
+  }
+  return found;
 }
 
 /** The REST path of an object, from its apiVersion, kind, name and namespace. */

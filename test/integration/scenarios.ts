@@ -5,11 +5,12 @@
 // the cluster and istiod and sets KUBECONFIG, PATH and the Pulumi environment.
 import { execFileSync } from "child_process";
 import { generateKeyPairSync } from "crypto";
-import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { BOOKINFO_CALLS } from "../../components/apps/bookinfoCallGraph";
 import {
   analyze,
   backendWeights,
+  baseConfig,
   changesOf,
   check,
   copyProject,
@@ -22,7 +23,6 @@ import {
   StackObject,
   stackObjects,
   step,
-  testbedConfig,
   timed,
   upChangingOnly,
 } from "./harness";
@@ -39,6 +39,7 @@ import {
   subsetCluster,
   subsetWeights,
 } from "./controlPlane";
+import { faultScenarios } from "./faults";
 import { checkDestroyed, checkUpCreatedEverything } from "./lifecycle";
 import {
   clusterWeights,
@@ -64,14 +65,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 23;
-
-/** Stack config every scenario shares: local charts, and istiod's webhooks by URL on loopback. */
-async function baseConfig(stack: Stack): Promise<void> {
-  for (const [key, value] of testbedConfig()) {
-    await stack.setConfig(key, { value }, true);
-  }
-}
+const SCENARIOS = 28;
 
 /**
  * The ALLOW rules istiod gave a proxy are exactly the policy table's (principals, methods,
@@ -846,6 +840,9 @@ async function main(): Promise<void> {
       await stack.workspace.removeStack("dev");
     },
   );
+
+  // 21-23: an interrupted up, drift and an API server outage, on a stack of their own.
+  await faultScenarios(workDir);
 
   process.exitCode = report(SCENARIOS);
   if (process.env.IT_KEEP === "1") {

@@ -202,7 +202,36 @@ describe("the program (dev stack)", () => {
       assert.strictEqual(rel.inputs.skipAwait, false);
     }
     for (const x of [...deployments(r), ...services(r)]) {
-      assert.strictEqual(x.inputs.metadata.annotations, undefined);
+      assert.strictEqual(
+        x.inputs.metadata.annotations?.["pulumi.com/skipAwait"],
+        undefined,
+      );
+    }
+  });
+
+  it("WHEN deployed THEN every object Pulumi applies itself is force-applied, and no Helm release is", () => {
+    const applied = r.resources.filter(
+      (x) =>
+        x.custom &&
+        x.type.startsWith("kubernetes:") &&
+        !x.type.startsWith("kubernetes:helm.sh/"),
+    );
+    assert.ok(applied.length > 20, `found only ${applied.length}`);
+    for (const x of applied) {
+      const metadata = x.inputs.metadata as {
+        annotations?: Record<string, string>;
+      };
+      assert.strictEqual(
+        metadata.annotations?.["pulumi.com/patchForce"],
+        "true",
+        `${x.type} ${x.name} is applied without force`,
+      );
+    }
+    for (const rel of releases(r)) {
+      assert.strictEqual(
+        JSON.stringify(rel.inputs).includes("patchForce"),
+        false,
+      );
     }
   });
 
@@ -256,9 +285,10 @@ describe("the program's options", () => {
     assert.strictEqual(global.hub, "localhost:5000/istio");
     assert.strictEqual(global.tag, "1.30.3");
     for (const x of [...deployments(r), ...services(r)]) {
-      assert.deepStrictEqual(x.inputs.metadata.annotations, {
-        "pulumi.com/skipAwait": "true",
-      });
+      assert.strictEqual(
+        x.inputs.metadata.annotations?.["pulumi.com/skipAwait"],
+        "true",
+      );
     }
   });
 

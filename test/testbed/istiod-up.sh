@@ -271,7 +271,7 @@ case $MODE in
         | while read -r pod; do
             [ "$(k -n "$NS" get "$pod" -o 'jsonpath={.metadata.annotations.testbed\.local/ready}' 2>/dev/null)" = true ] \
               || k -n "$NS" annotate "$pod" testbed.local/ready=true --overwrite >/dev/null 2>&1 || true
-          done
+          done || true   # the API server may be away for a moment (the outage scenario): retry
       sleep 0.5
     done
     rm -f "$DIR/istiod-watch.pid"
