@@ -25,34 +25,58 @@
 //    stack never installed is only reported.
 //
 // Uses the `pulumi` and `kubectl` on PATH; kubectl must point at the stack's cluster (the stack's
-// provider uses the current kubectl context too). Plain Node, no dependencies.
-"use strict";
-const { execFileSync } = require("child_process");
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
+// provider uses the current kubectl context too). Runs through tools/register.js, like the
+// program; `npm run build` type-checks it.
+import { execFileSync, type ExecFileSyncOptions } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** What `pulumi stack export` says of an operation the killed run left pending. */
+interface PendingOperation {
+  type: string;
+  resource: { urn: string };
+}
+
+/** A step of `pulumi preview --json`. */
+interface PreviewStep {
+  op: string;
+  urn: string;
+  newState?: { type: string; inputs: { name: string; namespace: string } };
+}
+
+/** A file backend's lock file. */
+interface Lock {
+  pid: number;
+  hostname: string;
+  timestamp: string;
+}
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 
-function arg(name) {
+function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const stack = arg("--stack") ?? process.env.STACK ?? "dev";
-const log = (msg) => process.stdout.write(`[recover] ${msg}\n`);
+const log = (msg: string) => process.stdout.write(`[recover] ${msg}\n`);
 
-function run(cmd, args, opts = {}) {
+function run(
+  cmd: string,
+  args: string[],
+  opts: ExecFileSyncOptions = {},
+): string {
   return execFileSync(cmd, args, {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
     ...opts,
-  });
+  }) as string;
 }
-const pulumi = (...args) =>
+const pulumi = (...args: string[]) =>
   run("pulumi", [...args, "--stack", stack, "--non-interactive"]);
 
 /** The directory of a file:// backend, or undefined for any other backend. */
-function fileBackendDir() {
+function fileBackendDir(): string | undefined {
   const url = JSON.parse(run("pulumi", ["whoami", "--json"])).url ?? "";
   if (!url.startsWith("file://")) {
     return undefined;
@@ -63,7 +87,7 @@ function fileBackendDir() {
     : p;
 }
 
-function files(dir) {
+function files(dir: string): string[] {
   if (!fs.existsSync(dir)) {
     return [];
   }
@@ -74,7 +98,7 @@ function files(dir) {
 }
 
 /** Step 1: empty metadata files left by a write the kill cut short. */
-function repairBookkeeping(dir) {
+function repairBookkeeping(dir: string): void {
   const empty = files(path.join(dir, ".pulumi")).filter(
     (f) => f.endsWith(".attrs") && fs.statSync(f).size === 0,
   );
@@ -85,7 +109,7 @@ function repairBookkeeping(dir) {
 }
 
 /** Step 2: the lock of a file backend; refuses if its process is still running here. */
-function releaseLock(dir, project) {
+function releaseLock(dir: string, project: string): void {
   const lockDir = path.join(dir, ".pulumi", "locks");
   const locks = files(lockDir).filter(
     (f) =>
@@ -97,7 +121,7 @@ function releaseLock(dir, project) {
     return;
   }
   for (const f of locks) {
-    let lock;
+    let lock: Lock;
     try {
       lock = JSON.parse(fs.readFileSync(f, "utf8"));
     } catch {
@@ -123,26 +147,28 @@ function releaseLock(dir, project) {
 }
 
 /** Step 4: leftover records of the Helm releases the next `up` will install. */
-function dropReleaseRecords(wasCreating) {
-  const steps = JSON.parse(pulumi("preview", "--json")).steps ?? [];
+function dropReleaseRecords(wasCreating: Set<string>): void {
+  const steps: PreviewStep[] =
+    JSON.parse(pulumi("preview", "--json")).steps ?? [];
   for (const step of steps) {
     if (step.op !== "create" || step.newState?.type !== HELM_RELEASE) {
       continue;
     }
     const { name, namespace } = step.newState.inputs;
     const selector = `owner=helm,name=${name}`;
-    const records = JSON.parse(
-      run("kubectl", [
-        "-n",
-        namespace,
-        "get",
-        "secrets",
-        "-l",
-        selector,
-        "-o",
-        "json",
-      ]),
-    ).items;
+    const records: Array<{ metadata: { labels: Record<string, string> } }> =
+      JSON.parse(
+        run("kubectl", [
+          "-n",
+          namespace,
+          "get",
+          "secrets",
+          "-l",
+          selector,
+          "-o",
+          "json",
+        ]),
+      ).items;
     if (records.length === 0) {
       continue;
     }
@@ -164,10 +190,15 @@ function dropReleaseRecords(wasCreating) {
   }
 }
 
-function main() {
+function main(): void {
   const project = /^name:\s*(\S+)/m.exec(
     fs.readFileSync(path.join(process.cwd(), "Pulumi.yaml"), "utf8"),
-  )[1];
+  )?.[1];
+  if (!project) {
+    throw new Error(
+      "no project name in ./Pulumi.yaml: run this in the project's directory",
+    );
+  }
   const dir = fileBackendDir();
   if (dir) {
     repairBookkeeping(dir);
@@ -177,7 +208,7 @@ function main() {
       "not a file backend: if `pulumi up` says the stack is locked or an update is in progress, and nothing runs on it, run `pulumi cancel`",
     );
   }
-  const pending =
+  const pending: PendingOperation[] =
     JSON.parse(pulumi("stack", "export")).deployment.pending_operations ?? [];
   for (const op of pending) {
     log(`pending: ${op.type} ${op.resource.urn}`);
@@ -198,7 +229,8 @@ function main() {
 try {
   main();
 } catch (e) {
-  const stderr = e.stderr ? `\n${e.stderr}` : "";
-  process.stderr.write(`[recover] failed: ${e.message}${stderr}\n`);
+  const err = e as Error & { stderr?: string };
+  const stderr = err.stderr ? `\n${err.stderr}` : "";
+  process.stderr.write(`[recover] failed: ${err.message}${stderr}\n`);
   process.exitCode = 1;
 }
