@@ -6,6 +6,9 @@
 # stopped at the end. See bench.ts for BENCH_RUNS, BENCH_COLD_RUNS and BENCH_SIZES.
 set -euo pipefail
 TB_SESSION=bench
+# Room for the biggest stack (200 services in two versions, plus Istio): one simulated node that
+# takes 500 pods instead of the kubelet's default 110, beyond which pods stay Pending.
+export CLUSTER_NODE_PODS=${CLUSTER_NODE_PODS:-500}
 # shellcheck source=../testbed/session.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../testbed/session.sh"
 
