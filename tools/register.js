@@ -17,7 +17,19 @@ const fs = require("fs");
 const Module = require("module");
 const { compile } = require("./compile");
 
+// Pulumi's runner installs source-map-support before it loads the program, and the SDK records a
+// stack trace for every promise it tracks (dozens per resource): each one was mapped frame by frame
+// through the SDK's own source maps, about 0.2 s of a 2 s preview (Node's CPU profiler, test bed).
+// The program's own frames need no map (sucrase keeps lines), so once the runner has loaded the
+// program's first file, stack traces go back to V8's own format: the SDK's frames then name its
+// compiled .js lines, ours the right .ts lines.
+let plainStackTraces = false;
+
 Module._extensions[".ts"] = function loadTypeScript(module, filename) {
+  if (!plainStackTraces) {
+    plainStackTraces = true;
+    Error.prepareStackTrace = undefined;
+  }
   module._compile(
     compile(fs.readFileSync(filename, "utf8"), filename),
     filename,
