@@ -5,7 +5,8 @@
 // (a shift that updates more than one resource, a preview that sees changes).
 //
 // Knobs: BENCH_RUNS (default 5) repetitions of each quick operation, BENCH_COLD_RUNS (3) cold
-// `up`s, BENCH_SIZES ("10,50,200") the numbers of services of the big stacks ("" skips them).
+// `up`s, BENCH_SIZES ("10,50,200") the numbers of services of the big stacks ("" skips them),
+// BENCH_BIG_RUNS (3) previews and shifts per big stack.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -25,7 +26,7 @@ const SIZES = (process.env.BENCH_SIZES ?? "10,50,200")
   .split(",")
   .filter((s) => s.trim() !== "")
   .map(Number);
-const SHIFT_RUNS = Math.min(RUNS, 3); // per big stack
+const SHIFT_RUNS = Number(process.env.BENCH_BIG_RUNS ?? 3); // per big stack
 const NAMESPACES = ["istio-system", "istio-ingress", "mesh-demo", "bookinfo"];
 
 const say = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
