@@ -159,8 +159,7 @@ async function readFootprint(): Promise<ReturnType<typeof footprint>> {
 }
 
 /** pilot-discovery, the one workload of the stack that really runs here (out of cluster). */
-function istiodProcess():
-  { rssMi: number; peakMi: number; cpuSecs: number } | undefined {
+function istiodProcess(): { rssMi: number; cpuSecs: number } | undefined {
   try {
     const pid = fs
       .readFileSync(path.join(WORK, "kube", "istiod.pid"), "utf8")
@@ -175,7 +174,6 @@ function istiodProcess():
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return {
       rssMi: kb("VmRSS") / 1024,
-      peakMi: kb("VmHWM") / 1024,
       cpuSecs: (Number(fields[11]) + Number(fields[12])) / 100,
     };
   } catch {

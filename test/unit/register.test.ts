@@ -1,5 +1,6 @@
 // tools/register.js and tools/compile.js, the loader `pulumi up` runs the program with (Pulumi.yaml nodeargs).
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -69,5 +70,24 @@ describe("the program's loader (tools/register.js)", () => {
     } finally {
       fs.rmSync(cached[0], { force: true });
     }
+  });
+
+  it("WHEN the runner has installed a stack-trace mapper THEN loading the program's first file puts V8's own format back", () => {
+    // As Pulumi's runner does: a mapper first (source-map-support), then the program.
+    const out = execFileSync(
+      process.execPath,
+      [
+        "--require",
+        path.join(ROOT, "tools", "register.js"),
+        "-e",
+        [
+          'Error.prepareStackTrace = () => "mapped";',
+          `require(${JSON.stringify(path.join(ROOT, "components", "core", "duration.ts"))});`,
+          "process.stdout.write(String(new Error('probe').stack).split('\\n')[0]);",
+        ].join(" "),
+      ],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    assert.strictEqual(out, "Error: probe");
   });
 });
