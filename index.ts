@@ -33,6 +33,7 @@ const istio = new IstioControlPlane(
   "istio",
   {
     istio: config.istio,
+    routing: config.routing,
     mtlsMode: config.security.mtlsMode,
     cni: config.security.cni,
     tracing: config.observability.jaeger.enabled,
@@ -41,7 +42,11 @@ const istio = new IstioControlPlane(
   { provider },
 );
 const mesh = istio.mesh;
-const ingressPrincipal = gatewayPrincipal(config.ingress.namespace);
+const ingressNamespace = config.ingress.namespace;
+const ingressPrincipal = gatewayPrincipal(ingressNamespace, config.routing.api);
+// The restricted Pod Security Standard holds when no privileged istio-init is injected: with
+// istio-cni in sidecar mode, and always in ambient (pods are left as they are).
+const restricted = config.security.cni || config.istio.dataplane === "ambient";
 
 const demo = new DemoApp(
   "demo",
@@ -56,7 +61,8 @@ const demo = new DemoApp(
     frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
     images: config.images,
     ingressPrincipal,
-    restricted: config.security.cni,
+    ingressNamespace,
+    restricted,
   },
   { provider },
 );
@@ -73,7 +79,8 @@ const bookinfo = bookinfoConfig.enabled
         reviewsWeights: bookinfoConfig.reviews.weights,
         policies: bookinfoPolicies(bookinfoConfig, config.resilience),
         ingressPrincipal,
-        restricted: config.security.cni,
+        ingressNamespace,
+        restricted,
       },
       { provider },
     )
@@ -84,7 +91,7 @@ const ingress = new IngressGateway(
   {
     mesh,
     istio: config.istio,
-    namespace: config.ingress.namespace,
+    namespace: ingressNamespace,
     serviceType: config.ingress.serviceType,
     // Bookinfo's exact paths first: the demo app's catch-all "/" would shadow them.
     routes: [...(bookinfo?.ingressRoutes ?? []), ...demo.ingressRoutes],
@@ -117,6 +124,10 @@ export const canaryWeights = Object.fromEntries(
 /** Every backend version deployed, including those at weight 0. */
 export const backendVersions = config.canary.weights.map((w) => w.version);
 export const istioVersion = config.istio.version;
+/** sidecar or ambient. */
+export const dataplane = config.istio.dataplane;
+/** istio (VirtualService) or gateway-api (HTTPRoute). */
+export const routingApi = config.routing.api;
 export const appNamespace = config.appNamespace;
 export const ingressService = {
   name: ingress.serviceName,

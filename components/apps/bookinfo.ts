@@ -10,7 +10,7 @@ import { BOOKINFO_PORT, bookinfoWorkload } from "./bookinfoWorkloads";
 export interface BookinfoArgs {
   /** The control plane. */
   readonly mesh: Mesh;
-  /** Namespace created for Bookinfo, injected and default-deny. */
+  /** Namespace created for Bookinfo, in the mesh and default-deny. */
   readonly namespace: string;
   /** Registry and tag of the sample's images (examples-bookinfo-<service>-<version>). */
   readonly imageHub: string;
@@ -21,7 +21,9 @@ export interface BookinfoArgs {
   readonly policies: Readonly<Record<BookinfoService, RoutingPolicy>>;
   /** SPIFFE principal of the ingress gateway, the only caller productpage admits. */
   readonly ingressPrincipal: string;
-  /** Enforce the restricted Pod Security Standard (needs istio-cni). Defaults to false. */
+  /** Namespace of the ingress gateway, whose routes this app admits. */
+  readonly ingressNamespace: string;
+  /** Enforce the restricted Pod Security Standard (needs istio-cni with sidecars). Defaults to false. */
   readonly restricted?: boolean;
 }
 
@@ -49,7 +51,12 @@ export class Bookinfo extends pulumi.ComponentResource {
     const { mesh } = args;
     const ns = new AppNamespace(
       `${name}-ns`,
-      { mesh, name: args.namespace, restricted: args.restricted },
+      {
+        mesh,
+        name: args.namespace,
+        restricted: args.restricted,
+        ingressNamespace: args.ingressNamespace,
+      },
       { parent: this },
     );
     const v1 = [{ version: "v1", weight: 100 }];

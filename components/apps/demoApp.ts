@@ -15,7 +15,7 @@ import {
 export interface DemoAppArgs {
   /** The control plane. */
   readonly mesh: Mesh;
-  /** Namespace created for the app and labelled for sidecar injection. */
+  /** Namespace created for the app, in the mesh and default-deny. */
   readonly namespace: string;
   /** Backend versions and weights (validated config). */
   readonly backendVersions: readonly VersionWeight[];
@@ -27,7 +27,9 @@ export interface DemoAppArgs {
   readonly images: ImagesConfig;
   /** SPIFFE principal of the ingress gateway, the only caller the frontend admits. */
   readonly ingressPrincipal: string;
-  /** Enforce the restricted Pod Security Standard on the namespace (needs istio-cni). Defaults to false. */
+  /** Namespace of the ingress gateway, whose routes this app admits. */
+  readonly ingressNamespace: string;
+  /** Enforce the restricted Pod Security Standard on the namespace (needs istio-cni with sidecars). Defaults to false. */
   readonly restricted?: boolean;
 }
 
@@ -52,7 +54,12 @@ export class DemoApp extends pulumi.ComponentResource {
     const { mesh } = args;
     this.namespace = new AppNamespace(
       `${name}-ns`,
-      { mesh, name: args.namespace, restricted: args.restricted },
+      {
+        mesh,
+        name: args.namespace,
+        restricted: args.restricted,
+        ingressNamespace: args.ingressNamespace,
+      },
       { parent: this },
     );
     const ns = this.namespace.namespace;

@@ -121,6 +121,8 @@ export class Checker {
     value: unknown,
     allowed: readonly T[],
     fallback: T,
+    /** What the choices mean, added to the message. */
+    meaning?: string,
   ): T {
     if (value === undefined) {
       return fallback;
@@ -132,7 +134,7 @@ export class Checker {
       return value as T;
     }
     this.fail(
-      `${key} must be one of ${allowed.join(", ")} (got ${show(value)})`,
+      `${key} must be one of ${allowed.join(", ")} (got ${show(value)})${meaning ? `; ${meaning}` : ""}`,
     );
     return fallback;
   }

@@ -7,4 +7,5 @@ export * from "./meshConfig";
 export * from "./observability";
 export * from "./read";
 export * from "./resilience";
+export * from "./routing";
 export * from "./security";

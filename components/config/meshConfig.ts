@@ -22,8 +22,15 @@ import {
   type BookinfoConfig,
   validateBookinfo,
 } from "./bookinfo";
-import { Checker } from "./checker";
-import { type IstioConfig, ISTIO_DEFAULTS, validateIstio } from "./istio";
+import { Checker, isPlainObject } from "./checker";
+import { GATEWAY_API_VERSION, needsGatewayApi } from "../core";
+import {
+  ISTIO_CHARTS,
+  type IstioChartName,
+  type IstioConfig,
+  ISTIO_DEFAULTS,
+  validateIstio,
+} from "./istio";
 import {
   OBSERVABILITY_DEFAULTS,
   type ObservabilityConfig,
@@ -34,6 +41,11 @@ import {
   type ResilienceConfig,
   validateResilience,
 } from "./resilience";
+import {
+  ROUTING_DEFAULTS,
+  type RoutingConfig,
+  validateRouting,
+} from "./routing";
 import type { Fields } from "./section";
 import {
   SECURITY_DEFAULTS,
@@ -44,6 +56,8 @@ import { keyPath, show } from "./show";
 
 export interface MeshConfig {
   readonly istio: IstioConfig;
+  /** Istio's routing API or the Gateway API, and the Gateway API CRDs' source. */
+  readonly routing: RoutingConfig;
   readonly ingress: IngressConfig;
   /** Namespace of the demo app, labelled for sidecar injection. */
   readonly appNamespace: string;
@@ -66,6 +80,7 @@ export interface MeshConfig {
 /** Every top-level key with its default, in the order the README documents them. */
 export const DEFAULTS = {
   istio: ISTIO_DEFAULTS,
+  routing: ROUTING_DEFAULTS,
   ingress: INGRESS_DEFAULTS,
   appNamespace: "mesh-demo",
   images: IMAGES_DEFAULTS,
@@ -103,6 +118,7 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
     }
   }
   const istio = validateIstio(c, raw.istio);
+  const routing = validateRouting(c, raw.routing);
   const ingress = validateIngress(c, raw.ingress);
   const appNamespace = c.namespace(
     "appNamespace",
@@ -131,17 +147,15 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
     ...(bookinfo.enabled ? BOOKINFO_SERVICES : []),
   ]);
   const security = validateSecurity(c, raw.security);
-  checkChartDir(c, istio.chartDir, security.cni);
-  if (!security.cni && Object.keys(istio.values.cni).length > 0) {
-    c.fail(
-      `istio.values.cni is set but security.cni is off, so the cni chart is not installed (got ${show(istio.values.cni)}); ` +
-        `turn it on with 'pulumi config set --path security.cni true' or remove istio.values.cni`,
-    );
-  }
+  const charts = installedCharts(istio, routing, security.cni);
+  checkChartDir(c, istio.chartDir, charts);
+  checkUnusedChartValues(c, istio, charts);
+  checkModes(c, raw, istio, routing, resilience, bookinfo);
   const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
   c.throwIfAny();
   return {
     istio,
+    routing,
     ingress,
     appNamespace,
     images,
@@ -154,16 +168,120 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
   } satisfies Fields<typeof DEFAULTS>;
 }
 
+/**
+ * The Istio charts the stack installs in this configuration: istio-cni with security.cni or in
+ * ambient (which needs it), ztunnel in ambient, and the gateway chart unless the Gateway API's
+ * ingress Gateway (deployed by istiod) takes its place.
+ */
+export function installedCharts(
+  istio: IstioConfig,
+  routing: RoutingConfig,
+  cni: boolean,
+): IstioChartName[] {
+  const ambient = istio.dataplane === "ambient";
+  return [
+    "base",
+    "istiod",
+    ...(routing.api === "istio" ? (["gateway"] as const) : []),
+    ...(cni || ambient ? (["cni"] as const) : []),
+    ...(ambient ? (["ztunnel"] as const) : []),
+  ];
+}
+
+/** Extra values for a chart that is not installed would silently do nothing. */
+function checkUnusedChartValues(
+  c: Checker,
+  istio: IstioConfig,
+  charts: readonly IstioChartName[],
+): void {
+  const why: Record<IstioChartName, string> = {
+    base: "",
+    istiod: "",
+    cni: "turn it on with 'pulumi config set --path security.cni true' (or use istio.dataplane ambient, which installs it)",
+    ztunnel:
+      "ztunnel runs only with 'pulumi config set --path istio.dataplane ambient'",
+    gateway:
+      "with routing.api gateway-api, istiod deploys the ingress proxy for a Gateway API Gateway instead",
+  };
+  for (const chart of ISTIO_CHARTS) {
+    if (
+      !charts.includes(chart) &&
+      Object.keys(istio.values[chart]).length > 0
+    ) {
+      c.fail(
+        `istio.values.${chart} is set but the ${chart} chart is not installed in this configuration (got ${show(istio.values[chart])}); ${why[chart]}, or remove istio.values.${chart}`,
+      );
+    }
+  }
+}
+
+/**
+ * Settings a mode cannot honour are refused with the mode that supports them (the README's
+ * feature-by-mode table says the same).
+ */
+function checkModes(
+  c: Checker,
+  raw: Record<string, unknown>,
+  istio: IstioConfig,
+  routing: RoutingConfig,
+  resilience: ResilienceConfig,
+  bookinfo: BookinfoConfig,
+): void {
+  const gatewayApi = routing.api === "gateway-api";
+  const onlyIstio = (what: string, got: unknown, fix: string) =>
+    c.fail(
+      `${what} is set (got ${show(got)}) but routing.api is gateway-api, which has no equivalent; ${fix}, or route with 'pulumi config set --path routing.api istio'`,
+    );
+  if (gatewayApi) {
+    const rawRetries = isPlainObject(raw.resilience)
+      ? raw.resilience.retries
+      : undefined;
+    if (rawRetries !== undefined) {
+      onlyIstio(
+        "resilience.retries",
+        rawRetries,
+        "HTTPRoute retries are only in the experimental channel of Gateway API " +
+          `${GATEWAY_API_VERSION}; remove resilience.retries to keep Istio's default retries (2 attempts on connect-failure, refused-stream, unavailable, cancelled, retriable-status-codes)`,
+      );
+    }
+    for (const service of Object.keys(resilience.faults)) {
+      onlyIstio(
+        `resilience.faults.${service}`,
+        resilience.faults[service],
+        `the Gateway API has no fault injection; remove it with 'pulumi config rm --path resilience.faults.${service}'`,
+      );
+    }
+    if (bookinfo.enabled && bookinfo.ratings.fault) {
+      onlyIstio(
+        "bookinfo.ratings.fault",
+        bookinfo.ratings.fault,
+        "the Gateway API has no fault injection; remove it with 'pulumi config rm --path bookinfo.ratings.fault'",
+      );
+    }
+  }
+  const needed = needsGatewayApi(istio.dataplane, routing.api);
+  if (routing.gatewayApiCrdsFile !== undefined) {
+    if (!needed) {
+      c.fail(
+        `routing.gatewayApiCrdsFile is set (got ${show(routing.gatewayApiCrdsFile)}) but nothing uses the Gateway API with routing.api istio and istio.dataplane sidecar; remove it, or set routing.api gateway-api or istio.dataplane ambient`,
+      );
+    } else if (routing.gatewayApiCrds === "cluster") {
+      c.fail(
+        `routing.gatewayApiCrdsFile is set (got ${show(routing.gatewayApiCrdsFile)}) but routing.gatewayApiCrds is cluster, so nothing is installed from it; remove one of them`,
+      );
+    }
+  }
+}
+
 /** A local chart directory must hold every chart the stack installs. */
 function checkChartDir(
   c: Checker,
   chartDir: string | undefined,
-  cni: boolean,
+  charts: readonly IstioChartName[],
 ): void {
   if (!chartDir) {
     return;
   }
-  const charts = ["base", "istiod", "gateway", ...(cni ? ["cni"] : [])];
   const missing = charts.filter(
     (ch) => !fs.existsSync(path.join(chartDir, ch, "Chart.yaml")),
   );

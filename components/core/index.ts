@@ -3,6 +3,7 @@
 // imports nothing of this project outside core/.
 export * from "./chartRelease";
 export * from "./duration";
+export * from "./gatewayApi";
 export * from "./istioApi";
 export * from "./istioResource";
 export * from "./labels";

@@ -110,7 +110,8 @@ export interface TrafficPolicy {
   readonly loadBalancer: LoadBalancerSettings;
   readonly connectionPool: ConnectionPoolSettings;
   readonly outlierDetection: OutlierDetectionSettings;
-  readonly tls: { readonly mode: "ISTIO_MUTUAL" };
+  /** Omitted in ambient, where ztunnel encrypts every connection itself. */
+  readonly tls?: { readonly mode: "ISTIO_MUTUAL" };
 }
 
 export interface Subset {
@@ -121,7 +122,8 @@ export interface Subset {
 export interface DestinationRuleSpec {
   readonly host: string;
   readonly trafficPolicy: TrafficPolicy;
-  readonly subsets: readonly Subset[];
+  /** Omitted for a host that is one version already. */
+  readonly subsets?: readonly Subset[];
 }
 
 export interface GatewayServer {
@@ -190,9 +192,24 @@ export interface AuthorizationRule {
   }[];
 }
 
-/** An empty spec (no selector, no rules) denies every request in its namespace. */
+/**
+ * A policy reference to a Kubernetes object: in ambient mode a policy that names a Service is
+ * enforced by the waypoint serving that Service (L7), not by ztunnel.
+ */
+export interface PolicyTargetReference {
+  readonly group: "";
+  readonly kind: "Service";
+  readonly name: string;
+}
+
+/**
+ * An empty spec (no selector, no rules) denies every request in its namespace. A policy has a
+ * selector (enforced by the workloads' sidecars, or in ambient by ztunnel at L4) or targetRefs
+ * (enforced by a waypoint), never both.
+ */
 export interface AuthorizationPolicySpec {
   readonly selector?: WorkloadSelector;
+  readonly targetRefs?: readonly PolicyTargetReference[];
   readonly action?: "ALLOW";
   readonly rules?: readonly AuthorizationRule[];
 }

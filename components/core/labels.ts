@@ -1,6 +1,7 @@
 // Labels and annotations shared by the components and checked by the tests. Selectors are always
 // built from these functions, never spelled out twice, so a selector cannot drift from the pod
 // labels.
+import type { Dataplane } from "./mesh";
 
 /** Labels on every pod of one version of a service; Istio's telemetry and subsets read both. */
 export function podLabels(
@@ -23,6 +24,41 @@ export function subsetLabels(version: string): Record<string, string> {
 /** Namespace labels that turn on istiod's sidecar injection for every pod in it. */
 export function injectionLabels(): Record<string, string> {
   return { "istio-injection": "enabled" };
+}
+
+/**
+ * Namespace labels that put every pod in it in the ambient mesh (ztunnel captures its traffic;
+ * no injection label, so no sidecar), send every Service's traffic through the namespace's
+ * waypoint, and make ingress gateways use that waypoint too (by default they skip it and would
+ * bypass the L7 policy).
+ */
+export function ambientLabels(waypoint: string): Record<string, string> {
+  return {
+    "istio.io/dataplane-mode": "ambient",
+    "istio.io/use-waypoint": waypoint,
+    "istio.io/ingress-use-waypoint": "true",
+  };
+}
+
+/** The mesh membership labels of an application namespace in `dataplane` mode. */
+export function meshNamespaceLabels(
+  dataplane: Dataplane,
+  waypoint: string,
+): Record<string, string> {
+  return dataplane === "ambient" ? ambientLabels(waypoint) : injectionLabels();
+}
+
+/** A waypoint's own label: it serves traffic addressed to Services (not to workloads). */
+export function waypointLabels(): Record<string, string> {
+  return { "istio.io/waypoint-for": "service" };
+}
+
+/**
+ * The labels istiod's deployment controller puts on the pods of a Gateway API Gateway, which
+ * policies and EnvoyFilters select them by.
+ */
+export function gatewayApiPodLabels(gateway: string): Record<string, string> {
+  return { "gateway.networking.k8s.io/gateway-name": gateway };
 }
 
 /**

@@ -2,17 +2,50 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 /**
- * What a component needs of the control plane. Istio resources wait for `crds`; injected pods
- * wait for `istiod`, whose injection webhook fails closed (a pod created before it is ready is
- * rejected); the addons wait for the root namespace.
+ * How application pods join the mesh: an injected Envoy sidecar per pod, or Istio's ambient mode
+ * (a ztunnel per node for L4 mTLS and authorization, and a waypoint proxy per namespace for L7).
+ */
+export type Dataplane = "sidecar" | "ambient";
+export const DATAPLANES: readonly Dataplane[] = ["sidecar", "ambient"];
+
+/**
+ * Which API routes traffic: Istio's own (Gateway, VirtualService, DestinationRule subsets), or
+ * the Kubernetes Gateway API (Gateway, HTTPRoute with per-version Services).
+ */
+export type RoutingApi = "istio" | "gateway-api";
+export const ROUTING_APIS: readonly RoutingApi[] = ["istio", "gateway-api"];
+
+/**
+ * What a component needs of the control plane. Istio resources wait for `crds`; Gateway API
+ * resources for `gatewayApiCrds`; application pods wait for `dataPlane` (istiod's injection
+ * webhook fails closed, so a pod created before it is ready is rejected; in ambient, a pod
+ * started before the CNI agent and ztunnel run would not be captured); the addons wait for the
+ * root namespace.
  */
 export interface Mesh {
   /** The `base` release: once it is done, Istio's CRDs are registered. */
   readonly crds: pulumi.Resource;
-  /** The `istiod` release: once it is done, the injection webhook answers. */
+  /** The `istiod` release: once it is done, the injection and validation webhooks answer. */
   readonly istiod: pulumi.Resource;
+  /** What application pods wait for: istiod (sidecar) or the ztunnel release (ambient). */
+  readonly dataPlane: pulumi.Resource;
+  /**
+   * The Gateway API CRDs installed by the stack; undefined when the stack does not need them or
+   * the cluster already has them.
+   */
+  readonly gatewayApiCrds?: pulumi.Resource;
   /** The root namespace (ISTIO_NAMESPACE), created by the control plane. */
   readonly rootNamespace: pulumi.Resource;
+  readonly dataplane: Dataplane;
+  readonly routingApi: RoutingApi;
   /** When true, nothing waits for readiness (Helm releases, Deployments, Services). */
   readonly skipAwait: boolean;
+}
+
+/** True when the stack needs the Gateway API CRDs: waypoints are Gateway API Gateways. */
+export function needsGatewayApi(
+  dataplane: Dataplane,
+  routingApi: RoutingApi,
+): boolean {
+  return dataplane === "ambient" || routingApi === "gateway-api";
 }

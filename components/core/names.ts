@@ -1,6 +1,7 @@
 // Names the whole stack agrees on: the control plane's namespace, the mesh's trust domain and the
 // identities built from it, in-cluster hosts, and the ingress gateway's release. Every module
 // takes them from here, so a policy cannot name an account or a host that nothing creates.
+import type { RoutingApi } from "./mesh";
 
 /**
  * Istio's root namespace: the control plane lives here (its charts assume it), a
@@ -31,6 +32,36 @@ export const GATEWAY_RELEASE = "istio-ingressgateway";
 export const GATEWAY_HTTP_PORT = 80;
 
 /** The principal of the gateway's workloads, for policies that admit traffic from the edge. */
-export function gatewayPrincipal(namespace: string): string {
-  return principal(namespace, GATEWAY_RELEASE);
+export function gatewayPrincipal(
+  namespace: string,
+  routingApi: RoutingApi = "istio",
+): string {
+  return principal(namespace, ingressServiceName(routingApi));
+}
+
+/** The waypoint of every ambient app namespace: a Gateway of class istio-waypoint, and its account. */
+export const WAYPOINT_NAME = "waypoint";
+
+/** The principal a namespace's waypoint forwards with: ztunnel admits it to the namespace's pods. */
+export function waypointPrincipal(namespace: string): string {
+  return principal(namespace, WAYPOINT_NAME);
+}
+
+/** The ingress Gateway (Gateway API, class `istio`) in gateway-api mode. */
+export const INGRESS_GATEWAY_NAME = "mesh-gateway";
+
+/**
+ * Name of the ingress gateway's Service, Deployment and ServiceAccount: the gateway chart's
+ * release, or what istiod's deployment controller names a class-`istio` Gateway's objects
+ * ("<gateway>-<class>").
+ */
+export function ingressServiceName(routingApi: RoutingApi): string {
+  return routingApi === "istio"
+    ? GATEWAY_RELEASE
+    : `${INGRESS_GATEWAY_NAME}-istio`;
+}
+
+/** The Service of one version of a versioned service (gateway-api routing sends to these). */
+export function versionServiceName(service: string, version: string): string {
+  return `${service}-${version}`;
 }

@@ -3,26 +3,31 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   chartRelease,
+  GATEWAY_API_CRDS_URL,
   ISTIO_NAMESPACE,
   istioResource,
   type Mesh,
   type MtlsMode,
+  needsGatewayApi,
 } from "../core";
-import type { IstioChartName, IstioConfig } from "../config";
+import type { IstioChartName, IstioConfig, RoutingConfig } from "../config";
 import {
   baseValues,
   cniValues,
   istioChartSource,
   istiodValues,
   peerAuthenticationSpec,
+  ztunnelValues,
 } from "../specs";
 
 export interface IstioControlPlaneArgs {
-  /** Chart source, images and istiod sizing (validated config). */
+  /** Chart source, images, istiod sizing and the data plane mode (validated config). */
   readonly istio: IstioConfig;
+  /** The routing API and the Gateway API CRDs' source. Defaults to Istio's API. */
+  readonly routing?: RoutingConfig;
   /** Mesh-wide mTLS mode of the root namespace's PeerAuthentication. Defaults to STRICT. */
   readonly mtlsMode?: MtlsMode;
-  /** Install istio-cni (between base and istiod) so pods need no privileged init container. Defaults to false. */
+  /** Install istio-cni (between base and istiod) so pods need no privileged init container; ambient always installs it. Defaults to false. */
   readonly cni?: boolean;
   /** Register the OpenTelemetry tracing provider (Jaeger's collector) in the mesh config. Defaults to false. */
   readonly tracing?: boolean;
@@ -33,11 +38,15 @@ export interface IstioControlPlaneArgs {
 }
 
 /**
- * Istio's control plane from its Helm charts: `base` (the CRDs and the default validating
- * webhook), optionally `istio-cni`, then `istiod` (discovery, CA and the sidecar injector), and
- * the mesh-wide mTLS policy.
+ * Istio's control plane from its Helm charts, in the order Istio documents:
+ * - sidecar: `base` (the CRDs and the default validating webhook), optionally `istio-cni`, then
+ *   `istiod` (discovery, CA and the sidecar injector);
+ * - ambient: `base`, `istiod` (ambient profile), `istio-cni` (ambient profile: the node agent
+ *   that hands each pod's traffic to ztunnel), then `ztunnel`;
+ * and the mesh-wide mTLS policy. When anything uses the Gateway API (gateway-api routing, or
+ * ambient's waypoints), the pinned Gateway API CRDs go in before istiod, which watches them.
  *
- * Consumers take `mesh`: their Istio resources wait for its CRDs, their injected pods for istiod.
+ * Consumers take `mesh`: their Istio resources wait for its CRDs, their pods for `dataPlane`.
  */
 export class IstioControlPlane extends pulumi.ComponentResource {
   readonly namespace: k8s.core.v1.Namespace;
@@ -45,8 +54,12 @@ export class IstioControlPlane extends pulumi.ComponentResource {
   readonly base: k8s.helm.v3.Release;
   /** The `istiod` release; its completion means the injection webhook is in place. */
   readonly istiod: k8s.helm.v3.Release;
-  /** The istio-cni release, when enabled. */
+  /** The istio-cni release, when enabled or in ambient. */
   readonly cni?: k8s.helm.v3.Release;
+  /** The ztunnel release, in ambient. */
+  readonly ztunnel?: k8s.helm.v3.Release;
+  /** The Gateway API CRDs, when the stack needs and installs them. */
+  readonly gatewayApiCrds?: k8s.yaml.v2.ConfigFile;
   /** Mesh-wide PeerAuthentication in the root namespace. */
   readonly peerAuthentication: k8s.apiextensions.CustomResource;
   /** The handle every other component takes. */
@@ -88,21 +101,56 @@ export class IstioControlPlane extends pulumi.ComponentResource {
       this.namespace,
     ]);
 
-    const cni = args.cni ?? false;
-    if (cni) {
-      this.cni = release("cni", "istio-cni", cniValues(args.istio), [
-        this.base,
-      ]);
+    const routing = args.routing ?? {
+      api: "istio",
+      gatewayApiCrds: "install",
+    };
+    const dataplane = args.istio.dataplane;
+    if (
+      needsGatewayApi(dataplane, routing.api) &&
+      routing.gatewayApiCrds === "install"
+    ) {
+      // Cluster-scoped and independent of Istio's own CRDs; the official release manifest
+      // unless config names a local copy.
+      this.gatewayApiCrds = new k8s.yaml.v2.ConfigFile(
+        `${name}-gateway-api-crds`,
+        { file: routing.gatewayApiCrdsFile ?? GATEWAY_API_CRDS_URL },
+        { parent: this },
+      );
     }
 
-    // istiod's validating webhook and deployment reference the CRDs that base installs; with
-    // CNI, the node agent must be in place before istiod injects pods that rely on it.
-    this.istiod = release(
-      "istiod",
-      "istiod",
-      istiodValues(args.istio, cni, args.tracing ?? false),
-      this.cni ? [this.base, this.cni] : [this.base],
-    );
+    const ambient = dataplane === "ambient";
+    const cni = ambient || (args.cni ?? false);
+    const tracing = args.tracing ?? false;
+    const istiodValuesOf = () =>
+      istiodValues(args.istio, cni, tracing, routing.api);
+    if (ambient) {
+      // Istio's Helm guide for ambient: istiod, then the CNI node agent, then ztunnel, which
+      // gets its certificates and config from istiod.
+      this.istiod = release("istiod", "istiod", istiodValuesOf(), [
+        this.base,
+        ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : []),
+      ]);
+      this.cni = release("cni", "istio-cni", cniValues(args.istio), [
+        this.istiod,
+      ]);
+      this.ztunnel = release("ztunnel", "ztunnel", ztunnelValues(args.istio), [
+        this.cni,
+      ]);
+    } else {
+      if (cni) {
+        this.cni = release("cni", "istio-cni", cniValues(args.istio), [
+          this.base,
+        ]);
+      }
+      // istiod's validating webhook and deployment reference the CRDs that base installs; with
+      // CNI, the node agent must be in place before istiod injects pods that rely on it.
+      this.istiod = release("istiod", "istiod", istiodValuesOf(), [
+        this.base,
+        ...(this.cni ? [this.cni] : []),
+        ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : []),
+      ]);
+    }
 
     this.peerAuthentication = istioResource(
       `${name}-mtls`,
@@ -117,13 +165,21 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     this.mesh = {
       crds: this.base,
       istiod: this.istiod,
+      // Sidecar: the injection webhook fails closed. Ambient: a pod started before the CNI
+      // agent and ztunnel run is not captured until they do.
+      dataPlane: this.ztunnel ?? this.istiod,
+      gatewayApiCrds: this.gatewayApiCrds,
       rootNamespace: this.namespace,
+      dataplane,
+      routingApi: routing.api,
       skipAwait,
     };
 
     this.registerOutputs({
       base: this.base.status,
       istiod: this.istiod.status,
+      dataplane,
+      routingApi: routing.api,
     });
   }
 }

@@ -1,12 +1,17 @@
-// The ingress gateway: Istio's gateway chart, the Istio Gateway selecting its pods, the
-// VirtualService routing what enters, and the optional edge protection.
+// The ingress gateway: Istio's gateway chart, the Istio Gateway selecting its pods and the
+// VirtualService routing what enters (routing.api istio), or a Gateway API Gateway that istiod
+// deploys and an HTTPRoute (gateway-api); and the optional edge protection.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   chartRelease,
   GATEWAY_HTTP_PORT,
   GATEWAY_RELEASE,
+  gatewayApiPodLabels,
+  gatewayApiResource,
   gatewayPodLabels,
+  INGRESS_GATEWAY_NAME,
+  ingressServiceName,
   injectionLabels,
   istioResource,
   type IstioKind,
@@ -20,8 +25,12 @@ import type {
   RateLimitConfig,
 } from "../config";
 import {
+  GATEWAY_RESOURCES,
+  gatewayParameters,
   gatewaySpec,
   gatewayValues,
+  ingressGatewaySpec,
+  ingressHTTPRouteSpec,
   type IngressRoute,
   ingressVirtualServiceSpec,
   istioChartSource,
@@ -39,7 +48,7 @@ export interface IngressGatewayArgs {
   readonly namespace: string;
   /** Type of the gateway Service. */
   readonly serviceType: IngressServiceType;
-  /** Routes of the ingress VirtualService, tried in order. */
+  /** Routes of the ingress VirtualService (tried in order) or HTTPRoute (by match precedence). */
   readonly routes: readonly IngressRoute[];
   /** Validate JWTs at the edge and require one outside the public paths. Defaults to off. */
   readonly jwt?: JwtConfig;
@@ -48,17 +57,23 @@ export interface IngressGatewayArgs {
 }
 
 /**
- * The ingress gateway from Istio's `gateway` chart (release GATEWAY_RELEASE), an Istio Gateway
- * selecting its pods, and the VirtualService that routes what enters through it.
+ * The ingress gateway. With Istio's routing API: Istio's `gateway` chart (release
+ * GATEWAY_RELEASE), an Istio Gateway selecting its pods and the VirtualService that routes what
+ * enters. With the Gateway API: a Gateway of class `istio`, whose proxy istiod deploys
+ * ("<name>-istio", sized and typed by a parameters ConfigMap), and an HTTPRoute attached to it;
+ * each target namespace grants the route access (AppNamespace's ReferenceGrant).
  */
 export class IngressGateway extends pulumi.ComponentResource {
-  readonly release: k8s.helm.v3.Release;
+  /** The gateway chart's release (routing.api istio). */
+  readonly release?: k8s.helm.v3.Release;
+  /** The Istio Gateway, or the Gateway API Gateway. */
   readonly gateway: k8s.apiextensions.CustomResource;
-  readonly virtualService: k8s.apiextensions.CustomResource;
-  /** Name of the gateway's Service (equal to the release name). */
+  /** The ingress VirtualService, or HTTPRoute. */
+  readonly routes: k8s.apiextensions.CustomResource;
+  /** Name of the gateway's Service (the release, or "<gateway>-istio"). */
   readonly serviceName: string;
   readonly namespace: string;
-  /** "<namespace>/<name>" as VirtualServices reference the Gateway. */
+  /** "<namespace>/<name>" of the Gateway. */
   readonly gatewayRef: string;
 
   constructor(
@@ -67,29 +82,20 @@ export class IngressGateway extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("service-mesh:istio:IngressGateway", name, {}, opts);
-    const podLabels = gatewayPodLabels(GATEWAY_RELEASE);
-    this.serviceName = GATEWAY_RELEASE;
+    const { mesh } = args;
+    const gatewayApi = mesh.routingApi === "gateway-api";
+    const podLabels = gatewayApi
+      ? gatewayApiPodLabels(INGRESS_GATEWAY_NAME)
+      : gatewayPodLabels(GATEWAY_RELEASE);
+    this.serviceName = ingressServiceName(mesh.routingApi);
     this.namespace = args.namespace;
 
-    // Injection enabled: the gateway's pods are completed by the injector (a namespace marked
-    // istio-injection=disabled would leave them without a proxy).
+    // Injection enabled: the chart's gateway pods are completed by the injector (a namespace
+    // marked istio-injection=disabled would leave them without a proxy).
     const ns = new k8s.core.v1.Namespace(
       `${name}-ns`,
       { metadata: { name: args.namespace, labels: injectionLabels() } },
       { parent: this },
-    );
-
-    this.release = chartRelease(
-      `${name}-gateway`,
-      {
-        releaseName: GATEWAY_RELEASE,
-        namespace: args.namespace,
-        source: istioChartSource(args.istio, "gateway"),
-        values: gatewayValues(args.istio, args.serviceType, GATEWAY_RELEASE),
-        skipAwait: args.mesh.skipAwait,
-      },
-      // The gateway pods use `image: auto` and are completed by istiod's injector.
-      { parent: this, dependsOn: [ns, args.mesh.istiod] },
     );
 
     // Every Istio resource of the gateway lives in its namespace.
@@ -106,25 +112,73 @@ export class IngressGateway extends pulumi.ComponentResource {
           metadata: { name: resourceName, namespace: args.namespace },
           spec,
         },
-        { parent: this, mesh: args.mesh, dependsOn: [ns] },
+        { parent: this, mesh, dependsOn: [ns] },
       );
 
-    const gatewayName = "mesh-gateway";
+    const gatewayName = INGRESS_GATEWAY_NAME;
     this.gatewayRef = `${args.namespace}/${gatewayName}`;
-    this.gateway = resource(
-      "gw",
-      "Gateway",
-      gatewayName,
-      gatewaySpec(podLabels, GATEWAY_HTTP_PORT),
-    );
-    this.virtualService = resource(
-      "routes",
-      "VirtualService",
-      "ingress-routes",
-      ingressVirtualServiceSpec(this.gatewayRef, args.routes),
-    );
+    if (gatewayApi) {
+      const parametersName = `${gatewayName}-params`;
+      const parameters = new k8s.core.v1.ConfigMap(
+        `${name}-gateway-params`,
+        {
+          metadata: { name: parametersName, namespace: args.namespace },
+          data: gatewayParameters(GATEWAY_RESOURCES, args.serviceType),
+        },
+        { parent: this, dependsOn: [ns] },
+      );
+      // istiod deploys the proxy, its image and config coming from its own injection
+      // templates; the parameters must exist first or the first Deployment ignores them.
+      this.gateway = gatewayApiResource(
+        `${name}-gw`,
+        {
+          kind: "Gateway",
+          metadata: { name: gatewayName, namespace: args.namespace },
+          spec: ingressGatewaySpec(parametersName),
+        },
+        { parent: this, mesh, dependsOn: [ns, parameters] },
+      );
+      this.routes = gatewayApiResource(
+        `${name}-routes`,
+        {
+          kind: "HTTPRoute",
+          metadata: { name: "ingress-routes", namespace: args.namespace },
+          spec: ingressHTTPRouteSpec(
+            { name: gatewayName, namespace: args.namespace },
+            args.routes,
+          ),
+        },
+        { parent: this, mesh, dependsOn: [ns, this.gateway] },
+      );
+    } else {
+      this.release = chartRelease(
+        `${name}-gateway`,
+        {
+          releaseName: GATEWAY_RELEASE,
+          namespace: args.namespace,
+          source: istioChartSource(args.istio, "gateway"),
+          values: gatewayValues(args.istio, args.serviceType, GATEWAY_RELEASE),
+          skipAwait: mesh.skipAwait,
+        },
+        // The gateway pods use `image: auto` and are completed by istiod's injector.
+        { parent: this, dependsOn: [ns, mesh.istiod] },
+      );
+      this.gateway = resource(
+        "gw",
+        "Gateway",
+        gatewayName,
+        gatewaySpec(podLabels, GATEWAY_HTTP_PORT),
+      );
+      this.routes = resource(
+        "routes",
+        "VirtualService",
+        "ingress-routes",
+        ingressVirtualServiceSpec(this.gatewayRef, args.routes),
+      );
+    }
 
-    // Edge protection, each piece only when configured.
+    // Edge protection, each piece only when configured; both kinds of gateway pods are
+    // selected by their labels.
     if (args.jwt) {
       resource(
         "jwt",

@@ -2,6 +2,7 @@
 // hardened pod and Deployment specs. Registers nothing; imports core/ and config/ types.
 export * from "./addons";
 export * from "./addonValues";
+export * from "./gatewayApiRouting";
 export * from "./istioValues";
 export * from "./mergeValues";
 export * from "./rateLimit";

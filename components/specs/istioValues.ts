@@ -4,6 +4,8 @@ import {
   chartSource,
   type ChartSource,
   ISTIO_NAMESPACE,
+  needsGatewayApi,
+  type RoutingApi,
   type Quantities,
   type Resources,
   TRUST_DOMAIN,
@@ -72,6 +74,7 @@ export interface IstiodValues {
     readonly tag: string;
     readonly enableReaderRBAC: boolean;
     readonly proxy: { readonly resources: Resources };
+    readonly waypoint?: { readonly resources: Resources };
   };
   readonly resources: Resources;
   readonly replicaCount: number;
@@ -83,6 +86,12 @@ export interface IstiodValues {
   };
   readonly cni: { readonly enabled: boolean };
   readonly env: Readonly<Record<string, string>>;
+  /** Istio's ambient profile (PILOT_ENABLE_AMBIENT, HBONE for gateways), in ambient only. */
+  readonly profile?: "ambient";
+  /** Gateways istiod deploys (waypoints, Gateway API ingress): hardened for restricted namespaces. */
+  readonly gateways?: {
+    readonly seccompProfile: { readonly type: "RuntimeDefault" };
+  };
 }
 
 /**
@@ -93,16 +102,28 @@ export function istiodValues(
   istio: IstioConfig,
   cni: boolean,
   tracing: boolean,
+  routingApi: RoutingApi = "istio",
 ): ChartValues<IstiodValues> {
+  const ambient = istio.dataplane === "ambient";
   return mergeValues(istio.values.istiod, {
+    // Istio's Helm guide for ambient: istiod with the ambient profile, then cni with the same
+    // profile, then ztunnel.
+    ...(ambient ? { profile: "ambient" as const } : {}),
     global: {
       ...globalValues(istio),
       hub: istio.hub,
       tag: istio.tag,
       enableReaderRBAC: false,
-      // Every injected proxy's requests and limits.
+      // Every injected proxy's requests and limits (and of the gateways istiod deploys).
       proxy: { resources: istio.proxyResources },
+      // The waypoint template reads global.waypoint.resources.
+      ...(ambient ? { waypoint: { resources: istio.waypointResources } } : {}),
     },
+    // The waypoint template sets the container's seccomp profile from here; without one its
+    // pods break the restricted Pod Security Standard that ambient app namespaces enforce.
+    ...(ambient
+      ? { gateways: { seccompProfile: { type: "RuntimeDefault" as const } } }
+      : {}),
     // One small replica: the chart default (500m CPU, 2Gi memory, autoscaling) does not fit
     // a laptop cluster.
     resources: istio.istiodResources,
@@ -114,16 +135,20 @@ export function istiodValues(
       ...(tracing ? { extensionProviders: [TRACING_PROVIDER] } : {}),
     },
     // With istio-cni the node agent sets up traffic redirection, so injected pods need no
-    // privileged istio-init container.
-    cni: { enabled: cni },
+    // privileged istio-init container. Ambient always runs it.
+    cni: { enabled: cni || ambient },
     // istiod fetches JWKS URIs of RequestAuthentications itself: never from link-local
     // addresses, where cloud metadata services live.
     env: {
       BLOCKED_CIDRS_IN_JWKS_URIS: "169.254.0.0/16,fe80::/10",
-      // Gateway API automated deployment is the only user of the istiod-gateway-controller
-      // ClusterRole (create/delete Deployments, Services, ServiceAccounts cluster-wide); the
-      // chart leaves that role out when this is "false". The ingress here is the gateway chart.
-      PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER: "false",
+      // Gateway API automated deployment (istiod creates the Deployment and Service of each
+      // waypoint and Gateway API ingress Gateway) is the only user of the
+      // istiod-gateway-controller ClusterRole (create/delete Deployments, Services,
+      // ServiceAccounts cluster-wide); the chart leaves that role out when this is "false",
+      // as it is when the ingress is the gateway chart and there are no waypoints.
+      PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER: String(
+        needsGatewayApi(istio.dataplane, routingApi),
+      ),
     },
   } satisfies IstiodValues);
 }
@@ -166,12 +191,35 @@ export interface CniValues {
     readonly tag: string;
   };
   readonly resources: { readonly requests: Quantities };
+  /** In ambient, the node agent also moves each pod's traffic into ztunnel. */
+  readonly profile?: "ambient";
 }
 
 /** istio-cni's node agent, sized small; its images follow istiod's. */
 export function cniValues(istio: IstioConfig): ChartValues<CniValues> {
   return mergeValues(istio.values.cni, {
+    ...(istio.dataplane === "ambient" ? { profile: "ambient" as const } : {}),
     global: { ...globalValues(istio), hub: istio.hub, tag: istio.tag },
     resources: { requests: { cpu: "50m", memory: "64Mi" } },
   } satisfies CniValues);
+}
+
+export interface ZtunnelValues {
+  readonly global: GlobalValues;
+  readonly hub: string;
+  readonly tag: string;
+  readonly resources: Resources;
+}
+
+/**
+ * ztunnel, the ambient node proxy. Its chart takes hub and tag at the top level (values.yaml),
+ * and its default request (200m / 512Mi) is sized for ~200k pods.
+ */
+export function ztunnelValues(istio: IstioConfig): ChartValues<ZtunnelValues> {
+  return mergeValues(istio.values.ztunnel, {
+    global: globalValues(istio),
+    hub: istio.hub,
+    tag: istio.tag,
+    resources: istio.ztunnelResources,
+  } satisfies ZtunnelValues);
 }

@@ -30,8 +30,14 @@ function loadBalancerSettings(p: RoutingPolicy): LoadBalancerSettings {
   };
 }
 
-/** The DestinationRule's trafficPolicy: balancing, connection limits, ejection and mesh mTLS. */
-export function trafficPolicySpec(p: RoutingPolicy): TrafficPolicy {
+/**
+ * The DestinationRule's trafficPolicy: balancing, connection limits, ejection and, for sidecars
+ * (`mtls`), Istio's mutual TLS.
+ */
+export function trafficPolicySpec(
+  p: RoutingPolicy,
+  mtls = true,
+): TrafficPolicy {
   return {
     loadBalancer: loadBalancerSettings(p),
     connectionPool: {
@@ -43,20 +49,26 @@ export function trafficPolicySpec(p: RoutingPolicy): TrafficPolicy {
     },
     outlierDetection: { ...p.outlierDetection },
     // Istio's own certificates, as STRICT mTLS expects; stated so the rule says what it does.
-    tls: { mode: "ISTIO_MUTUAL" },
+    ...(mtls ? { tls: { mode: "ISTIO_MUTUAL" as const } } : {}),
   };
 }
 
-/** One subset per version, each selecting the pods labelled with that version. */
+/**
+ * One subset per version, each selecting the pods labelled with that version; no subsets for a
+ * host that is a single version already (gateway-api routing's version Services).
+ */
 export function destinationRuleSpec(
   host: string,
   versions: readonly string[],
   policy: RoutingPolicy = DEFAULT_ROUTING_POLICY,
+  mtls = true,
 ): DestinationRuleSpec {
   return {
     host,
-    trafficPolicy: trafficPolicySpec(policy),
-    subsets: versions.map((v) => ({ name: v, labels: subsetLabels(v) })),
+    trafficPolicy: trafficPolicySpec(policy, mtls),
+    ...(versions.length > 0
+      ? { subsets: versions.map((v) => ({ name: v, labels: subsetLabels(v) })) }
+      : {}),
   };
 }
 
@@ -154,6 +166,9 @@ export function gatewaySpec(
 
 /** A versioned service as the gateway reaches it: its host, port and the weights of its subsets. */
 export interface IngressTarget {
+  /** The Service's name and namespace (Gateway API routes name Services, not hosts). */
+  readonly service: string;
+  readonly namespace: string;
   readonly host: string;
   readonly port: number;
   readonly versions: readonly VersionWeight[];

@@ -27,13 +27,35 @@ export interface AllowRule {
   readonly paths?: readonly string[];
 }
 
+/**
+ * What a policy applies to: the workloads with these labels (their sidecars enforce it, or in
+ * ambient ztunnel at L4), or these Services (in ambient, the waypoint serving them enforces it).
+ */
+export type PolicyTarget =
+  | { readonly selector: Record<string, string> }
+  | { readonly services: readonly string[] };
+
+function policyTarget(
+  t: PolicyTarget,
+): Pick<AuthorizationPolicySpec, "selector" | "targetRefs"> {
+  return "selector" in t
+    ? { selector: { matchLabels: t.selector } }
+    : {
+        targetRefs: t.services.map((name) => ({
+          group: "" as const,
+          kind: "Service" as const,
+          name,
+        })),
+      };
+}
+
 /** One ALLOW rule per caller group: a request is admitted when any rule matches it. */
 export function allowSpec(
-  selector: Record<string, string>,
+  target: PolicyTarget,
   rules: readonly AllowRule[],
 ): AuthorizationPolicySpec {
   return {
-    selector: { matchLabels: selector },
+    ...policyTarget(target),
     action: "ALLOW",
     rules: rules.map((rule) => ({
       from: [{ source: { principals: rule.principals } }],
@@ -46,6 +68,22 @@ export function allowSpec(
         },
       ],
     })),
+  };
+}
+
+/**
+ * An L4 ALLOW policy, which ztunnel can enforce: only these principals may connect to the
+ * selected workloads. In ambient, a policy naming methods or paths on a selector would be
+ * enforced by ztunnel as a deny, since ztunnel sees no HTTP.
+ */
+export function connectAllowSpec(
+  selector: Record<string, string>,
+  principals: readonly string[],
+): AuthorizationPolicySpec {
+  return {
+    selector: { matchLabels: selector },
+    action: "ALLOW",
+    rules: [{ from: [{ source: { principals } }] }],
   };
 }
 

@@ -2,7 +2,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  type AuthorizationPolicySpec,
   DEFAULT_ROUTING_POLICY,
+  gatewayApiResource,
   istioResource,
   type Mesh,
   podLabels,
@@ -11,15 +13,19 @@ import {
   serviceHost,
   serviceSelector,
   skipAwaitAnnotations,
+  versionServiceName,
   type VersionWeight,
+  waypointPrincipal,
 } from "../core";
 import {
   type AllowRule,
   allowSpec,
+  connectAllowSpec,
   deploymentSpec,
   destinationRuleSpec,
   hardenedPodSpec,
   type IngressTarget,
+  meshHTTPRouteSpec,
   serviceAccountArgs,
   weightedVirtualServiceSpec,
   type WorkloadSpec,
@@ -36,7 +42,7 @@ export function servicePrincipal(namespace: string, service: string): string {
 export interface VersionedServiceArgs {
   /** The control plane: Istio resources wait for its CRDs, Deployments for istiod. */
   readonly mesh: Mesh;
-  /** Namespace to deploy into; must exist (pass it in dependsOn) and be injected. */
+  /** Namespace to deploy into; must exist (pass it in dependsOn) and be in the mesh (AppNamespace). */
   readonly namespace: string;
   /** Versions to deploy and their traffic weights (validated: integers summing to 100). */
   readonly versions: readonly VersionWeight[];
@@ -55,20 +61,32 @@ export interface VersionedServiceArgs {
 }
 
 /**
- * A service deployed in several versions behind one name, with Istio routing between them:
- * a ServiceAccount, one Deployment per version (pods labelled `app` and `version`), one Service
- * selecting `app` only, a DestinationRule with a subset per version, a VirtualService that
- * splits traffic over the subsets by weight, and an ALLOW policy naming its callers.
+ * A service deployed in several versions behind one name, routed by weight: a ServiceAccount,
+ * one Deployment per version (pods labelled `app` and `version`), one Service selecting `app`
+ * only, and the routing of the mesh's routing API:
+ * - istio: a DestinationRule with a subset per version and a VirtualService splitting traffic
+ *   over the subsets;
+ * - gateway-api: a Service per version (`<name>-<version>`), a DestinationRule for each (traffic
+ *   policy only) and an HTTPRoute whose parent is the Service, splitting over the version
+ *   Services.
+ * Callers are admitted by an ALLOW policy: at the pods' sidecars, or in ambient at the waypoint
+ * (L7, by targetRefs to the Services), with ztunnel admitting only the waypoint (L4).
  *
- * Weights appear in the VirtualService only, so changing them updates that one resource.
+ * Weights appear in the VirtualService or HTTPRoute only, so changing them updates that one
+ * resource.
  */
 export class VersionedService extends pulumi.ComponentResource {
   readonly serviceAccount: k8s.core.v1.ServiceAccount;
   readonly service: k8s.core.v1.Service;
   readonly deployments: Record<string, k8s.apps.v1.Deployment>;
-  readonly destinationRule: k8s.apiextensions.CustomResource;
-  readonly virtualService: k8s.apiextensions.CustomResource;
-  readonly authorizationPolicy: k8s.apiextensions.CustomResource;
+  /** gateway-api: the Service of each version. */
+  readonly versionServices: Record<string, k8s.core.v1.Service>;
+  /** istio: one rule with a subset per version; gateway-api: one per version Service. */
+  readonly destinationRules: k8s.apiextensions.CustomResource[];
+  /** What holds the weights: the VirtualService (istio) or the HTTPRoute (gateway-api). */
+  readonly route: k8s.apiextensions.CustomResource;
+  /** The ALLOW policies: one at the sidecars, or in ambient one at the waypoint and one at ztunnel. */
+  readonly authorizationPolicies: k8s.apiextensions.CustomResource[];
   /** Fully qualified host of the Service. */
   readonly host: string;
   readonly port: number;
@@ -85,6 +103,8 @@ export class VersionedService extends pulumi.ComponentResource {
     const port = args.port ?? 80;
     const policy = args.policy ?? DEFAULT_ROUTING_POLICY;
     const deps = [...(args.dependsOn ?? [])];
+    const ambient = mesh.dataplane === "ambient";
+    const gatewayApi = mesh.routingApi === "gateway-api";
     const meta = (resourceName: string, labels: Record<string, string>) => ({
       name: resourceName,
       namespace: args.namespace,
@@ -94,6 +114,8 @@ export class VersionedService extends pulumi.ComponentResource {
     this.host = serviceHost(name, args.namespace);
     this.port = port;
     this.ingressTarget = {
+      service: name,
+      namespace: args.namespace,
       host: this.host,
       port,
       versions: args.versions,
@@ -106,23 +128,28 @@ export class VersionedService extends pulumi.ComponentResource {
       { parent: this, dependsOn: deps },
     );
 
+    // Istio picks the protocol from the port name or appProtocol; the target is the container
+    // port every version names "http".
+    const serviceArgs = (
+      serviceName: string,
+      selector: Record<string, string>,
+    ): k8s.core.v1.ServiceArgs => ({
+      metadata: meta(serviceName, selector),
+      spec: {
+        selector,
+        ports: [
+          { name: "http", appProtocol: "http", port, targetPort: "http" },
+        ],
+      },
+    });
     this.service = new k8s.core.v1.Service(
       `${name}-svc`,
-      {
-        metadata: meta(name, serviceSelector(name)),
-        spec: {
-          selector: serviceSelector(name),
-          // Istio picks the protocol from the port name or appProtocol; the target is
-          // the container port every version names "http".
-          ports: [
-            { name: "http", appProtocol: "http", port, targetPort: "http" },
-          ],
-        },
-      },
+      serviceArgs(name, serviceSelector(name)),
       { parent: this, dependsOn: deps },
     );
 
     this.deployments = {};
+    this.versionServices = {};
     for (const { version } of args.versions) {
       const labels = podLabels(name, version);
       this.deployments[version] = new k8s.apps.v1.Deployment(
@@ -135,54 +162,141 @@ export class VersionedService extends pulumi.ComponentResource {
             pod: hardenedPodSpec(name, name, args.workload(version)),
           }),
         },
-        // istiod's injection webhook fails closed: a pod created before it is ready is rejected.
+        // Sidecar: istiod's injection webhook fails closed, so a pod created before it is
+        // ready is rejected. Ambient: a pod started before ztunnel runs is not captured.
         {
           parent: this,
-          dependsOn: [...deps, mesh.istiod, this.serviceAccount],
+          dependsOn: [...deps, mesh.dataPlane, this.serviceAccount],
         },
       );
+      if (gatewayApi) {
+        this.versionServices[version] = new k8s.core.v1.Service(
+          `${name}-${version}-svc`,
+          serviceArgs(versionServiceName(name, version), labels),
+          { parent: this, dependsOn: deps },
+        );
+      }
     }
 
     const istio = { parent: this, mesh, dependsOn: deps };
-    this.destinationRule = istioResource(
-      `${name}-dr`,
-      {
-        kind: "DestinationRule",
-        metadata: { name, namespace: args.namespace },
-        spec: destinationRuleSpec(
-          this.host,
-          args.versions.map((v) => v.version),
-          policy,
+    // In ambient, ztunnel carries every connection in mutual TLS (HBONE) whatever a rule says,
+    // so the rules state ISTIO_MUTUAL only for sidecars.
+    const mtls = !ambient;
+    if (gatewayApi) {
+      this.destinationRules = args.versions.map(({ version }) =>
+        istioResource(
+          `${name}-${version}-dr`,
+          {
+            kind: "DestinationRule",
+            metadata: {
+              name: versionServiceName(name, version),
+              namespace: args.namespace,
+            },
+            spec: destinationRuleSpec(
+              serviceHost(versionServiceName(name, version), args.namespace),
+              [],
+              policy,
+              mtls,
+            ),
+          },
+          istio,
         ),
-      },
-      istio,
-    );
+      );
+      this.route = gatewayApiResource(
+        `${name}-route`,
+        {
+          kind: "HTTPRoute",
+          metadata: { name, namespace: args.namespace },
+          spec: meshHTTPRouteSpec(name, port, args.versions, policy),
+        },
+        // A backend Service that does not exist yet fails the route's requests.
+        {
+          parent: this,
+          mesh,
+          dependsOn: [
+            ...deps,
+            this.service,
+            ...Object.values(this.versionServices),
+          ],
+        },
+      );
+    } else {
+      const destinationRule = istioResource(
+        `${name}-dr`,
+        {
+          kind: "DestinationRule",
+          metadata: { name, namespace: args.namespace },
+          spec: destinationRuleSpec(
+            this.host,
+            args.versions.map((v) => v.version),
+            policy,
+            mtls,
+          ),
+        },
+        istio,
+      );
+      this.destinationRules = [destinationRule];
+      this.route = istioResource(
+        `${name}-vs`,
+        {
+          kind: "VirtualService",
+          metadata: { name, namespace: args.namespace },
+          spec: weightedVirtualServiceSpec(
+            this.host,
+            port,
+            args.versions,
+            policy,
+          ),
+        },
+        // Routing to a subset that does not exist yet fails requests: the rule comes first.
+        { ...istio, dependsOn: [...deps, destinationRule] },
+      );
+    }
 
-    this.virtualService = istioResource(
-      `${name}-vs`,
-      {
-        kind: "VirtualService",
-        metadata: { name, namespace: args.namespace },
-        spec: weightedVirtualServiceSpec(
-          this.host,
-          port,
-          args.versions,
-          policy,
-        ),
-      },
-      // Routing to a subset that does not exist yet fails requests: the rule comes first.
-      { ...istio, dependsOn: [...deps, this.destinationRule] },
-    );
-
-    this.authorizationPolicy = istioResource(
-      `${name}-allow`,
-      {
-        kind: "AuthorizationPolicy",
-        metadata: { name: `${name}-allow`, namespace: args.namespace },
-        spec: allowSpec(serviceSelector(name), args.allow),
-      },
-      istio,
-    );
+    const allow = (suffix: string, spec: AuthorizationPolicySpec) =>
+      istioResource(
+        `${name}-${suffix}`,
+        {
+          kind: "AuthorizationPolicy",
+          metadata: { name: `${name}-${suffix}`, namespace: args.namespace },
+          spec,
+        },
+        istio,
+      );
+    this.authorizationPolicies = ambient
+      ? [
+          // L7 at the waypoint, for every Service a caller could address this service by.
+          allow(
+            "allow",
+            allowSpec(
+              {
+                services: [
+                  name,
+                  ...(gatewayApi
+                    ? args.versions.map((v) =>
+                        versionServiceName(name, v.version),
+                      )
+                    : []),
+                ],
+              },
+              args.allow,
+            ),
+          ),
+          // L4 at ztunnel: only the namespace's waypoint may connect to the pods, so no caller
+          // can skip the L7 policy by dialling a pod directly.
+          allow(
+            "allow-waypoint",
+            connectAllowSpec(serviceSelector(name), [
+              waypointPrincipal(args.namespace),
+            ]),
+          ),
+        ]
+      : [
+          allow(
+            "allow",
+            allowSpec({ selector: serviceSelector(name) }, args.allow),
+          ),
+        ];
 
     this.registerOutputs({
       host: this.host,

@@ -51,6 +51,7 @@ describe("DemoApp", () => {
           frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
           images: config.images,
           ingressPrincipal: GATEWAY,
+          ingressNamespace: "istio-ingress",
         },
         { provider },
       ).ingressRoutes;
@@ -129,6 +130,7 @@ describe("Bookinfo", () => {
           reviewsWeights: config.bookinfo.reviews.weights,
           policies: bookinfoPolicies(config.bookinfo, config.resilience),
           ingressPrincipal: GATEWAY,
+          ingressNamespace: "istio-ingress",
         },
         { provider },
       ).ingressRoutes;
@@ -164,7 +166,7 @@ describe("Bookinfo", () => {
     for (const dr of drs) {
       const svc = dr.inputs.metadata.name;
       assert.deepStrictEqual(
-        dr.inputs.spec.subsets.map((s) => s.name),
+        (dr.inputs.spec.subsets ?? []).map((s) => s.name),
         deployments(r)
           .filter((d) => d.inputs.spec.template.metadata.labels.app === svc)
           .map((d) => d.inputs.spec.template.metadata.labels.version),
@@ -186,7 +188,10 @@ describe("Bookinfo", () => {
     for (const svc of BOOKINFO_SERVICES) {
       assert.deepStrictEqual(
         specOf(r, "AuthorizationPolicy", `${svc}-allow`, "bookinfo"),
-        allowSpec({ app: svc }, bookinfoAllowRules(svc, "bookinfo", GATEWAY)),
+        allowSpec(
+          { selector: { app: svc } },
+          bookinfoAllowRules(svc, "bookinfo", GATEWAY),
+        ),
       );
     }
     assert.deepStrictEqual(

@@ -118,7 +118,7 @@ describe("VersionedService", () => {
     const dr = specOf(r, "DestinationRule", "backend", "shop");
     assert.strictEqual(dr.host, "backend.shop.svc.cluster.local");
     assert.deepStrictEqual(
-      dr.subsets.map((s) => s.name),
+      (dr.subsets ?? []).map((s) => s.name),
       deployments(r).map((d) => d.inputs.spec.template.metadata.labels.version),
     );
     assert.deepStrictEqual(

@@ -12,6 +12,23 @@ import { DEV_CONFIG, renderProgram, type Rendering } from "../support/mocks";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden");
 
+/** A stack in one data plane and routing mode, with every feature all modes share. */
+export function MODE_STACK(
+  dataplane: string,
+  api: string,
+): Record<string, unknown> {
+  return {
+    canary: {
+      weights: { v1: 80, v2: 20 },
+      header: { name: "x-canary", value: "always", version: "v2" },
+      mirror: { version: "v2", percent: 10 },
+    },
+    istio: { dataplane },
+    routing: { api },
+    bookinfo: { enabled: true },
+  };
+}
+
 /** The stacks pinned by golden files, by file name. */
 export const GOLDEN_STACKS: Record<string, Record<string, unknown>> = {
   // (a) the dev stack as Pulumi.dev.yaml ships it.
@@ -129,6 +146,11 @@ export const GOLDEN_STACKS: Record<string, Record<string, unknown>> = {
       jaeger: { enabled: false },
     },
   },
+  // (e-g) the other data plane and routing API, alone and together, with Bookinfo and the
+  // canary's header route and mirroring (the features every mode supports).
+  ambient: MODE_STACK("ambient", "istio"),
+  "gateway-api": MODE_STACK("sidecar", "gateway-api"),
+  "ambient-gateway-api": MODE_STACK("ambient", "gateway-api"),
 };
 
 /** Object keys sorted at every depth; array order is kept (it means something in a spec). */

@@ -162,9 +162,9 @@ describe("the program (dev stack)", () => {
       specOf(r, "VirtualService", "ingress-routes"),
       "frontend",
     );
-    const subsets = specOf(r, "DestinationRule", "frontend").subsets.map(
-      (s) => s.name,
-    );
+    const subsets = (
+      specOf(r, "DestinationRule", "frontend").subsets ?? []
+    ).map((s) => s.name);
     const port = named(services(r), "frontend").inputs.spec.ports[0].port;
     for (const d of edge.route) {
       assert.strictEqual(

@@ -3,7 +3,12 @@
 import * as assert from "assert";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Mesh } from "../../components/core";
+import {
+  type Dataplane,
+  type Mesh,
+  needsGatewayApi,
+  type RoutingApi,
+} from "../../components/core";
 import { ref } from "./finders";
 import { render, type RecordedResource, type Rendering } from "./mocks";
 
@@ -28,14 +33,27 @@ export interface Stage {
  */
 export function renderComponent(
   build: (stage: Stage) => void,
-  options: { skipAwait?: boolean } = {},
+  options: {
+    skipAwait?: boolean;
+    dataplane?: Dataplane;
+    routingApi?: RoutingApi;
+  } = {},
 ): Promise<Rendering> {
   return render(() => {
     const part = (name: string) => new pulumi.ComponentResource(STAND_IN, name);
+    const istiod = part("istiod");
+    const dataplane = options.dataplane ?? "sidecar";
+    const routingApi = options.routingApi ?? "istio";
     const mesh: Mesh = {
       crds: part("crds"),
-      istiod: part("istiod"),
+      istiod,
+      dataPlane: dataplane === "ambient" ? part("ztunnel") : istiod,
+      gatewayApiCrds: needsGatewayApi(dataplane, routingApi)
+        ? part("gateway-api-crds")
+        : undefined,
       rootNamespace: part("root-ns"),
+      dataplane,
+      routingApi,
       skipAwait: options.skipAwait ?? false,
     };
     build({ mesh, provider: new k8s.Provider("k8s", {}) });

@@ -160,7 +160,7 @@ const otherBad: Array<[string, Record<string, unknown>, string]> = [
   [
     "a misspelt istio field",
     { ...DEV_CONFIG, istio: { hubb: "x" } },
-    'istio.hubb is not a known setting (got "x"); known fields of istio: version, chartRepo, chartDir, hub, tag, istiodResources, proxyResources, platform, values',
+    'istio.hubb is not a known setting (got "x"); known fields of istio: version, chartRepo, chartDir, hub, tag, istiodResources, proxyResources, dataplane, ztunnelResources, waypointResources, platform, values',
   ],
 ];
 
@@ -202,7 +202,7 @@ describe("config validation: canary and top-level keys", () => {
     assert.deepStrictEqual(
       problems({ ...DEV_CONFIG, istio: { values: { ztunel: {} } } }),
       [
-        `istio.values.ztunel is not a known setting (got {}); known fields of istio.values: base, istiod, gateway, cni`,
+        `istio.values.ztunel is not a known setting (got {}); known fields of istio.values: base, istiod, gateway, cni, ztunnel`,
       ],
     );
   });

@@ -189,6 +189,8 @@ describe("weighted VirtualService builder", () => {
 
 describe("ingress builders", () => {
   const target = (p: RoutingPolicy = DEFAULT_ROUTING_POLICY) => ({
+    service: "frontend",
+    namespace: "mesh-demo",
     host: "frontend.mesh-demo.svc.cluster.local",
     port: 80,
     versions: [{ version: "v1", weight: 100 }],

@@ -30,7 +30,7 @@ describe("security builders", () => {
 
   it("WHEN callers are named THEN exactly they are admitted, with their methods and paths", () => {
     const frontend = principal("mesh-demo", "frontend");
-    const spec = allowSpec({ app: "backend" }, [
+    const spec = allowSpec({ selector: { app: "backend" } }, [
       { principals: [frontend], methods: ["GET", "HEAD"] },
       {
         principals: [principal("mesh-demo", "jobs")],

@@ -202,7 +202,10 @@ describe("Jaeger's workload", () => {
 describe("Bookinfo's call graph, as ALLOW policies", () => {
   const gateway = principal("istio-ingress", "istio-ingressgateway");
   const policy = (svc: (typeof BOOKINFO_SERVICES)[number]) =>
-    allowSpec({ app: svc }, bookinfoAllowRules(svc, "bookinfo", gateway));
+    allowSpec(
+      { selector: { app: svc } },
+      bookinfoAllowRules(svc, "bookinfo", gateway),
+    );
   const principalOf = (caller: string) =>
     caller === "ingress" ? gateway : principal("bookinfo", caller);
   // A concrete request for each pattern, as the sample sends it (product id 0).
