@@ -1,9 +1,12 @@
 // Specs of the Istio security resources, as typed plain data.
-import type {
-  AuthorizationPolicySpec,
-  MtlsMode,
-  PeerAuthenticationSpec,
-  RequestAuthenticationSpec,
+import {
+  type AuthorizationPolicySpec,
+  type Dataplane,
+  type MtlsMode,
+  type PeerAuthenticationSpec,
+  type RequestAuthenticationSpec,
+  serviceSelector,
+  waypointPrincipal,
 } from "../core";
 import type { JwtConfig } from "../config";
 
@@ -85,6 +88,40 @@ export function connectAllowSpec(
     action: "ALLOW",
     rules: [{ from: [{ source: { principals } }] }],
   };
+}
+
+/**
+ * The ALLOW policies of one service, by name suffix. With sidecars, one policy on its pods
+ * (`allow`). In ambient, the callers are checked at L7 by the waypoint serving every Service a
+ * caller could address the service by (`allow`, targetRefs), and ztunnel admits only that
+ * waypoint to the pods (`allow-waypoint`, L4), so no caller skips the L7 check by dialling a
+ * pod directly.
+ */
+export function serviceAllowPolicies(args: {
+  readonly dataplane: Dataplane;
+  readonly service: string;
+  readonly namespace: string;
+  /** Further Services selecting the same pods (gateway-api routing's version Services). */
+  readonly versionServices: readonly string[];
+  readonly allow: readonly AllowRule[];
+}): { suffix: string; spec: AuthorizationPolicySpec }[] {
+  const selector = serviceSelector(args.service);
+  if (args.dataplane === "sidecar") {
+    return [{ suffix: "allow", spec: allowSpec({ selector }, args.allow) }];
+  }
+  return [
+    {
+      suffix: "allow",
+      spec: allowSpec(
+        { services: [args.service, ...args.versionServices] },
+        args.allow,
+      ),
+    },
+    {
+      suffix: "allow-waypoint",
+      spec: connectAllowSpec(selector, [waypointPrincipal(args.namespace)]),
+    },
+  ];
 }
 
 /** Validates the tokens a request carries; one without a token passes (see requireJwtSpec). */

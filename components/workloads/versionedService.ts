@@ -2,7 +2,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  type AuthorizationPolicySpec,
   DEFAULT_ROUTING_POLICY,
   gatewayApiResource,
   istioResource,
@@ -15,18 +14,16 @@ import {
   skipAwaitAnnotations,
   versionServiceName,
   type VersionWeight,
-  waypointPrincipal,
 } from "../core";
 import {
   type AllowRule,
-  allowSpec,
-  connectAllowSpec,
   deploymentSpec,
   destinationRuleSpec,
   hardenedPodSpec,
   type IngressTarget,
   meshHTTPRouteSpec,
   serviceAccountArgs,
+  serviceAllowPolicies,
   weightedVirtualServiceSpec,
   type WorkloadSpec,
 } from "../specs";
@@ -85,7 +82,7 @@ export class VersionedService extends pulumi.ComponentResource {
   readonly destinationRules: k8s.apiextensions.CustomResource[];
   /** What holds the weights: the VirtualService (istio) or the HTTPRoute (gateway-api). */
   readonly route: k8s.apiextensions.CustomResource;
-  /** The ALLOW policies: one at the sidecars, or in ambient one at the waypoint and one at ztunnel. */
+  /** The ALLOW policies (serviceAllowPolicies): at the sidecars, or in ambient at the waypoint and ztunnel. */
   readonly authorizationPolicies: k8s.apiextensions.CustomResource[];
   /** Fully qualified host of the Service. */
   readonly host: string;
@@ -253,50 +250,25 @@ export class VersionedService extends pulumi.ComponentResource {
       );
     }
 
-    const allow = (suffix: string, spec: AuthorizationPolicySpec) =>
+    this.authorizationPolicies = serviceAllowPolicies({
+      dataplane: mesh.dataplane,
+      service: name,
+      namespace: args.namespace,
+      versionServices: gatewayApi
+        ? args.versions.map((v) => versionServiceName(name, v.version))
+        : [],
+      allow: args.allow,
+    }).map((p) =>
       istioResource(
-        `${name}-${suffix}`,
+        `${name}-${p.suffix}`,
         {
           kind: "AuthorizationPolicy",
-          metadata: { name: `${name}-${suffix}`, namespace: args.namespace },
-          spec,
+          metadata: { name: `${name}-${p.suffix}`, namespace: args.namespace },
+          spec: p.spec,
         },
         istio,
-      );
-    this.authorizationPolicies = ambient
-      ? [
-          // L7 at the waypoint, for every Service a caller could address this service by.
-          allow(
-            "allow",
-            allowSpec(
-              {
-                services: [
-                  name,
-                  ...(gatewayApi
-                    ? args.versions.map((v) =>
-                        versionServiceName(name, v.version),
-                      )
-                    : []),
-                ],
-              },
-              args.allow,
-            ),
-          ),
-          // L4 at ztunnel: only the namespace's waypoint may connect to the pods, so no caller
-          // can skip the L7 policy by dialling a pod directly.
-          allow(
-            "allow-waypoint",
-            connectAllowSpec(serviceSelector(name), [
-              waypointPrincipal(args.namespace),
-            ]),
-          ),
-        ]
-      : [
-          allow(
-            "allow",
-            allowSpec({ selector: serviceSelector(name) }, args.allow),
-          ),
-        ];
+      ),
+    );
 
     this.registerOutputs({
       host: this.host,
