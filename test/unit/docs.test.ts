@@ -34,6 +34,7 @@ describe("Pulumi.yaml and the stack file", () => {
       "istio",
       "observability",
       "resilience",
+      "routing",
       "security",
     ]);
     assert.deepStrictEqual(
