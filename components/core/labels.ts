@@ -48,6 +48,20 @@ export function meshNamespaceLabels(
   return dataplane === "ambient" ? ambientLabels(waypoint) : injectionLabels();
 }
 
+/**
+ * Pod template annotations recording the data plane the pods were made for. Switching modes
+ * relabels the namespace, which changes no running pod; the annotation rolls every Deployment,
+ * so its pods come back injected (sidecar) or without a sidecar (ambient). None in sidecar mode,
+ * so a stack that never used ambient keeps its pod templates as they were.
+ */
+export function dataplaneAnnotations(
+  dataplane: Dataplane,
+): Record<string, string> | undefined {
+  return dataplane === "ambient"
+    ? { "service-mesh/dataplane": "ambient" }
+    : undefined;
+}
+
 /** A waypoint's own label: it serves traffic addressed to Services (not to workloads). */
 export function waypointLabels(): Record<string, string> {
   return { "istio.io/waypoint-for": "service" };

@@ -173,6 +173,8 @@ export function deploymentSpec(args: {
   readonly selector: Record<string, string>;
   /** Labels the pods carry beyond the selector's. Defaults to none. */
   readonly podLabels?: Record<string, string>;
+  /** Annotations of the pod template; a change rolls the pods. Defaults to none. */
+  readonly podAnnotations?: Record<string, string>;
   readonly replicas: number;
   readonly pod: k8s.types.input.core.v1.PodSpec;
 }): k8s.types.input.apps.v1.DeploymentSpec {
@@ -180,7 +182,10 @@ export function deploymentSpec(args: {
     replicas: args.replicas,
     selector: { matchLabels: args.selector },
     template: {
-      metadata: { labels: { ...args.selector, ...args.podLabels } },
+      metadata: {
+        labels: { ...args.selector, ...args.podLabels },
+        ...(args.podAnnotations ? { annotations: args.podAnnotations } : {}),
+      },
       spec: args.pod,
     },
   };

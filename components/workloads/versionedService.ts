@@ -2,6 +2,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  dataplaneAnnotations,
   DEFAULT_ROUTING_POLICY,
   gatewayApiResource,
   istioResource,
@@ -155,6 +156,7 @@ export class VersionedService extends pulumi.ComponentResource {
           metadata: meta(`${name}-${version}`, labels),
           spec: deploymentSpec({
             selector: labels,
+            podAnnotations: dataplaneAnnotations(mesh.dataplane),
             replicas: args.replicas ?? 1,
             pod: hardenedPodSpec(name, name, args.workload(version)),
           }),

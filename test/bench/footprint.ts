@@ -120,6 +120,11 @@ export interface WorkloadRequests {
 
 /** The workload a pod belongs to: its Deployment (ReplicaSet name minus the hash), else itself. */
 export function workloadOf(pod: PodLike): string {
+  // One pod per node (ztunnel, istio-cni): grouped under their DaemonSet.
+  const ds = pod.metadata.ownerReferences?.find((o) => o.kind === "DaemonSet");
+  if (ds) {
+    return `${pod.metadata.namespace}/${ds.name}`;
+  }
   const rs = pod.metadata.ownerReferences?.find((o) => o.kind === "ReplicaSet");
   const hash = pod.metadata.labels?.["pod-template-hash"];
   const name =

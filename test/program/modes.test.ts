@@ -393,6 +393,28 @@ describe("the Gateway API CRDs' source", () => {
   });
 });
 
+describe("switching the data plane of a deployed stack", () => {
+  it("WHEN istio.dataplane changes THEN every app Deployment's pod template changes, so its pods come back with or without a sidecar", async () => {
+    const sidecar = await renderMode("sidecar", "istio");
+    const ambient = await renderMode("ambient", "istio");
+    const templates = (r: Rendering) =>
+      deployments(r)
+        .filter((d) =>
+          ["mesh-demo", "bookinfo"].includes(d.inputs.metadata.namespace ?? ""),
+        )
+        .map((d) => [d.name, d.inputs.spec.template.metadata?.annotations]);
+    assert.strictEqual(templates(sidecar).length, 9);
+    assert.ok(templates(sidecar).every(([, a]) => a === undefined));
+    assert.ok(
+      templates(ambient).every(
+        ([, a]) =>
+          JSON.stringify(a) ===
+          JSON.stringify({ "service-mesh/dataplane": "ambient" }),
+      ),
+    );
+  });
+});
+
 describe("the canary property in every mode", () => {
   for (const [dataplane, api] of MODES) {
     it(`WHEN ${dataplane} with ${api} routing AND only the weights change THEN exactly one resource changes, the one holding the weights`, async () => {
