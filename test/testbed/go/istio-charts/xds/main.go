@@ -6,6 +6,11 @@
 // every resource (and every nested Any, e.g. RBAC or JWT filter configs) rendered as JSON,
 // sorted by name, with stable key order.
 //
+// The node's type follows the istio-proxy container's arguments as pilot-agent's does: sidecar,
+// router (gateways) or waypoint (Gateway API waypoints, whose Deployment istiod itself creates;
+// with ambient enabled istiod builds their listeners from what uses the waypoint). A waypoint's
+// HTTP routes are inline in its listeners (route_config), not sent by RDS.
+//
 // Usage:
 //
 //	testbed-xds --kubeconfig K --xds 127.0.0.1:PORT [--timeout 10s] NAMESPACE/POD [KIND...]
@@ -294,12 +299,26 @@ func buildNode(pod *corev1.Pod, clusterID, domain string) (*corev3.Node, error) 
 			}
 		}
 	}
+	// The agent's role is its first argument after "proxy": sidecar (the injector's), router
+	// (gateways) or waypoint (istiod's waypoint template: `proxy waypoint --domain ...
+	// --serviceCluster <sa>.$(POD_NAMESPACE)`). istiod keys on the node id's type (model.Waypoint)
+	// to build a waypoint's listeners and clusters from the services and workloads that use it.
 	nodeType := "sidecar"
+	dnsDomain := pod.Namespace + ".svc." + domain
+	serviceCluster := ""
 	meta := map[string]any{}
 	if proxy != nil {
-		for _, a := range proxy.Args {
-			if a == "router" {
-				nodeType = "router"
+		for i, a := range proxy.Args {
+			switch {
+			case a == "router" || a == "waypoint":
+				nodeType = a
+			case (a == "--domain" || a == "--serviceCluster") && i+1 < len(proxy.Args):
+				v := expandArg(pod, proxy, proxy.Args[i+1])
+				if a == "--domain" {
+					dnsDomain = v
+				} else {
+					serviceCluster = v
+				}
 			}
 		}
 		for _, e := range proxy.Env {
@@ -384,15 +403,26 @@ func buildNode(pod *corev1.Pod, clusterID, domain string) (*corev3.Node, error) 
 			meta["POD_PORTS"] = string(b)
 		}
 	}
+	if _, ok := meta["METADATA_DISCOVERY"]; !ok {
+		// As the agent: metadata discovery follows ENABLE_HBONE (the ambient profile's
+		// proxyMetadata) unless set explicitly.
+		if v, ok := meta["ENABLE_HBONE"].(string); ok {
+			meta["METADATA_DISCOVERY"] = v
+		}
+	}
 	meta["ENVOY_STATUS_PORT"] = 15021
 	meta["ENVOY_PROMETHEUS_PORT"] = 15090
 	md, err := structpb.NewStruct(meta)
 	if err != nil {
 		return nil, fmt.Errorf("building node metadata: %w", err)
 	}
+	cluster := clusterName(pod)
+	if serviceCluster != "" && serviceCluster != "istio-proxy" {
+		cluster = serviceCluster // the agent's --serviceCluster wins over the labels
+	}
 	return &corev3.Node{
-		Id:            fmt.Sprintf("%s~%s~%s.%s~%s.svc.%s", nodeType, ip, pod.Name, pod.Namespace, pod.Namespace, domain),
-		Cluster:       clusterName(pod),
+		Id:            fmt.Sprintf("%s~%s~%s.%s~%s", nodeType, ip, pod.Name, pod.Namespace, dnsDomain),
+		Cluster:       cluster,
 		Metadata:      md,
 		UserAgentName: "envoy",
 	}, nil
@@ -406,6 +436,44 @@ func clusterName(pod *corev1.Pod) string {
 		}
 	}
 	return "istio-proxy." + pod.Namespace
+}
+
+// expandArg expands $(VAR) in a container argument from the container's env, as the kubelet
+// does ($$ is a literal $; an unknown or unresolvable variable stays as written).
+func expandArg(pod *corev1.Pod, c *corev1.Container, arg string) string {
+	vars := map[string]string{}
+	for _, e := range c.Env {
+		if v, ok := envValue(pod, e); ok {
+			vars[e.Name] = v
+		}
+	}
+	var b strings.Builder
+	for i := 0; i < len(arg); i++ {
+		if arg[i] != '$' || i+1 >= len(arg) {
+			b.WriteByte(arg[i])
+			continue
+		}
+		switch arg[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			if end := strings.IndexByte(arg[i+2:], ')'); end >= 0 {
+				name := arg[i+2 : i+2+end]
+				if v, ok := vars[name]; ok {
+					b.WriteString(v)
+				} else {
+					b.WriteString(arg[i : i+3+end])
+				}
+				i += 2 + end
+				continue
+			}
+			b.WriteByte('$')
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
 }
 
 // envValue resolves a container env var: literal values and the downward-API fields the
