@@ -11,13 +11,20 @@
 #   --when-injector-exists  prepare, then return at once, leaving a background watcher
 #                           (DIR/istiod-watch.{pid,log}) that starts pilot-discovery as soon as
 #                           the ConfigMap istio-system/istio-sidecar-injector exists (istiod only
-#                           injects if it exists at start), then stays as the readiness gate that
-#                           turns the chart's simulated istiod pods Ready (kwok-stages.yaml). Meant
-#                           to be launched before a `pulumi up` that installs the istiod chart.
+#                           injects if it exists at start) and the chart's Deployment does (waited
+#                           for up to $ISTIOD_DEPLOY_WAIT s, default 5: its env is istiod's, below),
+#                           then stays as the readiness gate that turns the chart's simulated
+#                           istiod pods Ready (kwok-stages.yaml) and restarts pilot-discovery
+#                           whenever that Deployment's env changes (a helm upgrade toggling
+#                           ambient), before it releases the new istiod pod: an `up` that
+#                           waits for the istiod release returns with istiod on the new env
+#                           (DIR/istiod.chart-env shows what it took). Meant to be launched
+#                           before a `pulumi up` that installs the istiod chart
 #   --restart               stop the running pilot-discovery (if any) and start it again, same
-#                           ports and certs (e.g. after the injector ConfigMap changed or appeared)
-#   --wait                  wait until the watcher (if any) has made its final start and
-#                           pilot-discovery is /ready
+#                           ports and certs, with the chart's env as it is now (e.g. after the
+#                           injector ConfigMap appeared or changed)
+#   --wait                  wait until pilot-discovery runs (the watcher, if any, has made its
+#                           first start) and is /ready
 #   --stop                  stop the watcher and pilot-discovery (kube-down.sh DIR does too)
 #
 # "Prepare" is idempotent: DIR/istiod/ keeps the CA and cert, DIR/istiod.env the ports, so the
@@ -37,19 +44,29 @@
 # istiod chart: the same two, plus
 #   istiodRemote.injectionURL=$ISTIOD_WEBHOOK_URL_INJECT istiodRemote.injectionCABundle=$ISTIOD_CA_BUNDLE
 #
-# pilot-discovery runs with POD_NAMESPACE=istio-system, CLUSTER_ID=Kubernetes, empty
+# pilot-discovery's environment, as in the pod the chart describes: every env var of the istiod
+# chart's Deployment (istio-system/$ISTIOD_DEPLOYMENT, default istiod; container discovery) that
+# has a literal value, read from the API server at each start; valueFrom ones (POD_NAME,
+# GOMAXPROCS...) are skipped. So chart values reach it: profile=ambient's PILOT_ENABLE_AMBIENT,
+# `env.*`, traceSampling... Then the test bed's own settings, which win over the chart's:
+# POD_NAMESPACE=istio-system, POD_NAME=istiod-testbed, REVISION=default, CLUSTER_ID=Kubernetes,
+# KUBECONFIG=DIR/kubeconfig (the chart's points into a pod), empty
 # INJECTION_WEBHOOK_CONFIG_NAME/VALIDATION_WEBHOOK_CONFIG_NAME (it must not patch the webhooks),
 # PILOT_JWT_ENABLE_REMOTE_JWKS=envoy (istiod never fetches a RequestAuthentication's jwksUri;
-# the xDS then carries remote_jwks for Envoy instead of inlined keys), cwd DIR/istiod/run
-# (it writes ./var/run/... there), log DIR/istiod.log. Binaries from build-istio.sh (built if
-# missing), or $ISTIO_DIR. Timeout for readiness: $ISTIOD_UP_TIMEOUT s (default 60); the
-# watcher gives up after $ISTIOD_WATCH_TIMEOUT s (default 3600).
+# the xDS then carries remote_jwks for Envoy instead of inlined keys), PATH, HOME. What it took
+# goes to DIR/istiod.chart-env (shell-sourceable, names only: hash=, deployment=, taken=,
+# overridden=) and to this script's log. Without the Deployment it starts with the test bed's
+# settings alone. cwd DIR/istiod/run (it writes ./var/run/... there), log DIR/istiod.log.
+# Binaries from build-istio.sh (built if missing), or $ISTIO_DIR. Timeout for readiness:
+# $ISTIOD_UP_TIMEOUT s (default 60); the watcher gives up after $ISTIOD_WATCH_TIMEOUT s
+# (default 3600). Starts and stops are serialized by a lock (DIR/istiod.lock), so the watcher's
+# restarts and --restart never overlap.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=pki.sh
 . "$HERE/pki.sh"
-usage() { sed -n '7,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '7,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 MODE=start
 while [ $# -gt 1 ]; do
   case $1 in
@@ -163,6 +180,44 @@ load_env() {
   HTTPS=${ISTIOD_WEBHOOK_URL_INJECT#https://127.0.0.1:}; HTTPS=${HTTPS%%/*}
 }
 
+# --- the chart's environment ----------------------------------------------------------------------
+DEPLOY=${ISTIOD_DEPLOYMENT:-istiod}
+# kubectl go-templates. Each record ends in NUL (an env value may hold a newline): "deployment"
+# once the chart's Deployment was read, "env NAME=VALUE" for each env var of its discovery
+# container with a literal value (valueFrom ones skipped), and (GATE_TPL, for the readiness gate)
+# "pod NAME" for each istiod pod not yet released (no testbed.local/ready=true). One kubectl call
+# per watcher tick reads both.
+ENV_TPL='{{range .spec.template.spec.containers}}{{if eq .name "discovery"}}{{range .env}}{{if not .valueFrom}}env {{.name}}={{if .value}}{{.value}}{{end}}{{"\x00"}}{{end}}{{end}}{{end}}{{end}}'
+DEPLOY_TPL='deployment{{"\x00"}}'$ENV_TPL
+# shellcheck disable=SC2016 # $r, $k, $v are template variables
+GATE_TPL='{{range .items}}{{if eq .kind "Pod"}}{{$r := ""}}{{range $k, $v := .metadata.annotations}}{{if eq $k "testbed.local/ready"}}{{$r = $v}}{{end}}{{end}}{{if ne $r "true"}}pod {{.metadata.name}}{{"\x00"}}{{end}}{{else if eq .metadata.name "'$DEPLOY'"}}'$DEPLOY_TPL'{{end}}{{end}}'
+# The test bed's own settings (start_istiod): they win over the chart's.
+OWN_ENV=" PATH HOME POD_NAMESPACE POD_NAME REVISION CLUSTER_ID KUBECONFIG INJECTION_WEBHOOK_CONFIG_NAME VALIDATION_WEBHOOK_CONFIG_NAME PILOT_JWT_ENABLE_REMOTE_JWKS "
+
+parse_records() { # file -> SEEN (1 if the Deployment was read), CHART_ENV (NAME=VALUE...), PODS
+  local r
+  SEEN=0 CHART_ENV=() PODS=()
+  while IFS= read -r -d '' r; do
+    case $r in
+      deployment) SEEN=1 ;;
+      "env "*) CHART_ENV+=("${r#env }") ;;
+      "pod "*) PODS+=("${r#pod }") ;;
+    esac
+  done <"$1"
+}
+read_chart_env() { # -> parse_records' variables for the Deployment now; fails if the API server does
+  k -n "$NS" get deployment "$DEPLOY" --ignore-not-found -o go-template="$DEPLOY_TPL" >"$S/chart.rec" 2>/dev/null \
+    || return 1
+  parse_records "$S/chart.rec"
+}
+env_hash() { printf '%s\0' "${CHART_ENV[@]}" | sha256sum | cut -c1-16; }
+uniq_words() { [ $# -eq 0 ] || printf '%s\n' "$@" | sort -u | tr '\n' ' ' | sed 's/ $//'; }
+started_hash() { sed -n 's/^hash=//p' "$DIR/istiod.chart-env" 2>/dev/null; }
+
+# Starts and stops hold DIR/istiod.lock (fd 8; pilot-discovery must not inherit it).
+lock() { exec 8>"$DIR/istiod.lock"; flock -w 120 8 || die "$DIR/istiod.lock held for 120s"; }
+unlock() { exec 8>&-; }
+
 # --- start / wait ----------------------------------------------------------------------------------
 start_istiod() {
   load_env
@@ -180,14 +235,45 @@ start_istiod() {
   k -n "$NS" get configmap istio-sidecar-injector >/dev/null 2>&1 && INJECTOR=present
   log "starting pilot-discovery (istio-sidecar-injector ConfigMap: $INJECTOR; log $DIR/istiod.log)"
   [ "$INJECTOR" = present ] || log "note: without that ConfigMap at start istiod never injects; use --restart after installing the istiod chart"
+  # The chart's env (literal values only), then the test bed's own, which win.
+  local e name taken=() overridden=() skipped=() envs=()
+  local from=absent
+  SEEN=0 CHART_ENV=()
+  if read_chart_env; then
+    [ "$SEEN" = 0 ] || from=$NS/$DEPLOY
+  else
+    from=unreadable
+    log "note: could not read $NS/$DEPLOY (API server away?): starting without the chart's env"
+  fi
+  for e in "${CHART_ENV[@]}"; do
+    name=${e%%=*}
+    if [[ ! $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then skipped+=("$name"); continue; fi
+    case $OWN_ENV in *" $name "*) overridden+=("$name"); continue ;; esac
+    envs+=("$e"); taken+=("$name")
+  done
+  envs+=(
+    PATH=/usr/bin:/bin HOME="$S/run"
+    POD_NAMESPACE="$NS" POD_NAME=istiod-testbed REVISION=default
+    CLUSTER_ID=Kubernetes KUBECONFIG="$DIR/kubeconfig"
+    INJECTION_WEBHOOK_CONFIG_NAME= VALIDATION_WEBHOOK_CONFIG_NAME=
+    PILOT_JWT_ENABLE_REMOTE_JWKS=envoy
+  )
+  {
+    echo "hash=$(env_hash)"
+    echo "deployment=$from"
+    echo "taken='$(uniq_words "${taken[@]}")'"
+    echo "overridden='$(uniq_words "${overridden[@]}")'"
+  } >"$DIR/istiod.chart-env"
+  if [ "$SEEN" = 1 ]; then
+    log "env from $NS/$DEPLOY (container discovery): $(uniq_words "${taken[@]}")"
+    [ ${#overridden[@]} -eq 0 ] || log "  the test bed's own settings win over the chart's: $(uniq_words "${overridden[@]}")"
+    [ ${#skipped[@]} -eq 0 ] || log "  skipped (not a shell name): ${skipped[*]}"
+  elif [ "$from" = absent ]; then
+    log "no $NS/$DEPLOY Deployment: the test bed's settings only"
+  fi
   STARTED_AT=$SECONDS
   # GOMAXPROCS/GOMEMLIMIT left to the runtime; env -i keeps the host's proxy variables out.
-  setsid env -i -C "$S/run" \
-    PATH=/usr/bin:/bin HOME="$S/run" \
-    POD_NAMESPACE="$NS" POD_NAME=istiod-testbed REVISION=default \
-    CLUSTER_ID=Kubernetes \
-    INJECTION_WEBHOOK_CONFIG_NAME= VALIDATION_WEBHOOK_CONFIG_NAME= \
-    PILOT_JWT_ENABLE_REMOTE_JWKS=envoy \
+  setsid env -i -C "$S/run" "${envs[@]}" \
     "$ISTIOD_BIN" discovery \
       --kubeconfig "$DIR/kubeconfig" \
       --domain cluster.local \
@@ -199,7 +285,7 @@ start_istiod() {
       --ctrlz_port 0 \
       --tlsCertFile "$S/tls.crt" --tlsKeyFile "$S/tls.key" --caCertFile "$S/ca.crt" \
       --meshConfig "$S/run/no-mesh-file" --networksConfig "$S/run/no-networks-file" \
-      </dev/null >>"$DIR/istiod.log" 2>&1 &
+      </dev/null >>"$DIR/istiod.log" 2>&1 8>&- &
   echo $! >"$DIR/istiod.pid"
   log "started pilot-discovery (pid $!)"
 }
@@ -223,21 +309,21 @@ case $MODE in
   certs)
     prepare ;;
   start)
-    prepare; start_istiod; wait_ready ;;
+    prepare; lock; start_istiod; unlock; wait_ready ;;
   restart)
-    prepare; stop_proc istiod; start_istiod; wait_ready ;;
+    prepare; lock; stop_proc istiod; start_istiod; unlock; wait_ready ;;
   wait)
     [ -f "$ENVF" ] || die "$ENVF not found"
     deadline=$(( SECONDS + ${ISTIOD_WATCH_TIMEOUT:-3600} ))
-    # A watcher still running has not made its final (injecting) start yet.
-    while ours istiod-watch >/dev/null; do
+    # A watcher that has not started pilot-discovery yet will; without a watcher nothing will.
+    until ours istiod >/dev/null; do
+      ours istiod-watch >/dev/null || die "pilot-discovery is not running (watcher log: $DIR/istiod-watch.log)"
       [ $SECONDS -lt $deadline ] || die "timed out waiting for the watcher to start pilot-discovery"
       sleep 0.5
     done
-    ours istiod >/dev/null || die "pilot-discovery is not running (watcher log: $DIR/istiod-watch.log)"
     wait_ready ;;
   stop)
-    stop_proc istiod-watch; stop_proc istiod ;;
+    stop_proc istiod-watch; lock; stop_proc istiod; unlock ;;
   watch)
     prepare
     if ours istiod-watch >/dev/null; then die "a watcher is already running (pid $(ours istiod-watch))"; fi
@@ -259,21 +345,46 @@ case $MODE in
     log "$NS/istio-sidecar-injector exists"
     # The chart creates the mesh config (ConfigMap istio) alongside; give it a moment to land.
     for _ in 1 2 3 4 5 6 7 8 9 10; do k -n "$NS" get configmap istio >/dev/null 2>&1 && break; sleep 0.5; done
-    start_istiod
+    # Its Deployment comes after its ConfigMaps (Helm's kind order) and carries istiod's env: wait
+    # for it a little. Should it come later, the env check below restarts pilot-discovery then.
+    wait_deploy=${ISTIOD_DEPLOY_WAIT:-5}
+    t=$(( SECONDS + wait_deploy ))
+    until read_chart_env && [ "$SEEN" = 1 ]; do
+      if [ $SECONDS -ge $t ]; then log "no $NS/$DEPLOY after ${wait_deploy}s: starting without its env"; break; fi
+      sleep 0.25
+    done
+    lock; start_istiod; unlock
     wait_ready
     # The readiness gate (kwok-stages.yaml): the istiod chart's simulated pods stand for this
     # process. They become Ready only now, so Helm's wait on the istiod release, and everything
     # ordered after it, waits for a webhook that answers. Pods the chart replaces later (an
-    # upgrade) are released as they appear, for as long as pilot-discovery runs.
-    log "releasing the istiod chart's pods (testbed.local/ready=true) while pilot-discovery runs"
-    while ours istiod >/dev/null; do
-      k -n "$NS" get pods -l app=istiod -o name 2>/dev/null \
-        | while read -r pod; do
-            [ "$(k -n "$NS" get "$pod" -o 'jsonpath={.metadata.annotations.testbed\.local/ready}' 2>/dev/null)" = true ] \
-              || k -n "$NS" annotate "$pod" testbed.local/ready=true --overwrite >/dev/null 2>&1 || true
-          done || true   # the API server may be away for a moment (the outage scenario): retry
+    # upgrade) are released as they appear, for as long as pilot-discovery runs: after it has
+    # been restarted when the upgrade changed the Deployment's env (one kubectl call per tick
+    # reads both), so what is ordered after that upgrade meets the istiod it configured.
+    log "releasing the istiod chart's pods (testbed.local/ready=true) while pilot-discovery runs;" \
+      "restarting it when the env of $NS/$DEPLOY changes"
+    while :; do
+      if ! ours istiod >/dev/null; then
+        # Stopped for good, or by a restart (--restart holds the lock until its new start).
+        flock -w 120 "$DIR/istiod.lock" true 8>&- || true
+        ours istiod >/dev/null || break
+      fi
+      # The API server may be away for a moment (the outage scenario): then skip the tick.
+      if k -n "$NS" get deployments,pods -l app=istiod -o go-template="$GATE_TPL" >"$S/gate.rec" 2>/dev/null; then
+        parse_records "$S/gate.rec"
+        pods=("${PODS[@]}")
+        if [ "$SEEN" = 1 ] && [ "$(env_hash)" != "$(started_hash)" ]; then
+          log "the env of $NS/$DEPLOY changed: restarting pilot-discovery"
+          lock; stop_proc istiod; start_istiod; unlock
+          ( wait_ready ) || log "pilot-discovery did not come back (see $DIR/istiod.log)"
+        fi
+        for pod in "${pods[@]}"; do
+          k -n "$NS" annotate pod "$pod" testbed.local/ready=true --overwrite >/dev/null 2>&1 || true
+        done
+      fi
       sleep 0.5
     done
+    log "pilot-discovery is gone: the watcher ends"
     rm -f "$DIR/istiod-watch.pid"
     exit 0 ;;
 esac

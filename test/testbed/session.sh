@@ -9,7 +9,10 @@
 # Before sourcing, set TB_SESSION (a short name for messages and the work dir). After it:
 # WORK (scratch dir, removed on success), KUBECONFIG, IT_WORK_DIR, PATH with the Pulumi CLI and
 # kubectl, PULUMI_* for an offline file backend, ISTIO_CHARTS, ISTIO_VERSION, ISTIOCTL,
-# ISTIOD_* (webhook URLs, CA bundle, xDS address) and TESTBED_XDS.
+# ISTIOD_* (webhook URLs, CA bundle, xDS address), TESTBED_XDS, and GATEWAY_API_CRDS (the
+# Gateway API standard-channel CRDs as one multi-document YAML file, generated offline by
+# build-gateway-api.sh; not applied: a scenario or the stack installs them) with
+# GATEWAY_API_VERSION (v1.5.1, the version Istio 1.30 builds against).
 #
 # IT_KEEP=1 keeps the cluster and istiod running afterwards; it prints how to reach and stop them.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,6 +31,8 @@ eval "$(bash "$TESTBED/build-pulumi.sh")"      # PULUMI_PATH (CLI, language host
 ISTIO_DIR=$(bash "$TESTBED/build-istio.sh" | tail -n 1)  # charts, istioctl, pilot-discovery, testbed-xds
 export ISTIO_DIR ISTIO_CHARTS=$ISTIO_DIR/charts ISTIOCTL=$ISTIO_DIR/bin/istioctl
 export ISTIO_VERSION=${ISTIO_DIR##*/istio-}
+eval "$(bash "$TESTBED/build-gateway-api.sh")"  # GATEWAY_API_VERSION, GATEWAY_API_CRDS, CONTROLLER_GEN
+export GATEWAY_API_VERSION GATEWAY_API_CRDS
 tb_log "tools ready after $(( $(date +%s) - start )) s"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/service-mesh-$TB_SESSION.XXXXXX")

@@ -6,11 +6,26 @@
 // every resource (and every nested Any, e.g. RBAC or JWT filter configs) rendered as JSON,
 // sorted by name, with stable key order.
 //
+// The node's type follows the istio-proxy container's arguments as pilot-agent's does: sidecar,
+// router (gateways) or waypoint (Gateway API waypoints, whose Deployment istiod itself creates;
+// with ambient enabled istiod builds their listeners from what uses the waypoint). A waypoint's
+// HTTP routes are inline in its listeners (route_config), not sent by RDS.
+//
+// With --ztunnel the pod stands for a ztunnel (node type ztunnel, e.g. a pod of the ztunnel
+// DaemonSet): instead of Envoy's xDS it opens one delta ADS stream, as ztunnel does, subscribes
+// to every (wildcard) istio.workload.Address and istio.security.Authorization istiod computes
+// (pkg/workloadapi), acks each, and prints them. istiod refuses a ztunnel unless
+// PILOT_ENABLE_AMBIENT=true. IP addresses in Address resources are bytes, so they come out
+// base64-encoded (as in istiod's /debug/ambientz).
+//
 // Usage:
 //
 //	testbed-xds --kubeconfig K --xds 127.0.0.1:PORT [--timeout 10s] NAMESPACE/POD [KIND...]
+//	testbed-xds --kubeconfig K --xds 127.0.0.1:PORT --ztunnel NAMESPACE/POD [addresses|authorizations|all]...
+//	testbed-xds --kubeconfig K [--ztunnel] --node NAMESPACE/POD
 //
-// KIND is listeners, routes, clusters, endpoints or all (default all).
+// KIND is listeners, routes, clusters, endpoints or all (default all). --node prints the xDS
+// node (id, cluster, metadata) that would be sent, without connecting to istiod.
 // Exit status: 0 on success, 1 on any error (including a timeout), 2 on bad usage.
 //
 // Only for the local test bed: istiod's plaintext xDS port must be on loopback.
@@ -25,6 +40,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -58,6 +74,8 @@ import (
 	_ "istio.io/api/envoy/extensions/stats" // Istio's stats filter (stats.PluginConfig)
 	_ "istio.io/istio/pkg/config/xds"
 	"istio.io/istio/pkg/version"
+	_ "istio.io/istio/pkg/workloadapi"          // istio.workload.Address (ztunnel)
+	_ "istio.io/istio/pkg/workloadapi/security" // istio.security.Authorization (ztunnel)
 )
 
 const (
@@ -69,6 +87,14 @@ const (
 
 var kinds = []string{"clusters", "endpoints", "listeners", "routes"}
 
+// What istiod sends a ztunnel (delta xDS only), by the output's key.
+const (
+	typeAddress       = "type.googleapis.com/istio.workload.Address"
+	typeAuthorization = "type.googleapis.com/istio.security.Authorization"
+)
+
+var ztunnelKinds = map[string]string{"addresses": typeAddress, "authorizations": typeAuthorization}
+
 func main() {
 	fs := flag.NewFlagSet("testbed-xds", flag.ContinueOnError)
 	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the API server istiod watches")
@@ -76,9 +102,13 @@ func main() {
 	timeout := fs.Duration("timeout", 10*time.Second, "overall deadline")
 	clusterID := fs.String("cluster-id", "Kubernetes", "CLUSTER_ID metadata when the pod does not set ISTIO_META_CLUSTER_ID")
 	domain := fs.String("domain", "cluster.local", "cluster DNS domain (node id suffix)")
+	ztunnel := fs.Bool("ztunnel", false, "the pod is a ztunnel: read its Address and Authorization resources (delta xDS)")
+	printNode := fs.Bool("node", false, "print the xDS node built for the pod and exit (no connection to istiod)")
 	showVersion := fs.Bool("version", false, "print the Istio version this was built for and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: testbed-xds --kubeconfig K --xds HOST:PORT [--timeout 10s] NAMESPACE/POD [listeners|routes|clusters|endpoints|all]...")
+		fmt.Fprintln(os.Stderr, "       testbed-xds --kubeconfig K --xds HOST:PORT --ztunnel NAMESPACE/POD [addresses|authorizations|all]...")
+		fmt.Fprintln(os.Stderr, "       testbed-xds --kubeconfig K [--ztunnel] --node NAMESPACE/POD")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -89,12 +119,12 @@ func main() {
 		return
 	}
 	args := fs.Args()
-	if len(args) < 1 || *addr == "" || *kubeconfig == "" {
+	if len(args) < 1 || (*addr == "" && !*printNode) || *kubeconfig == "" {
 		fs.Usage()
 		os.Exit(2)
 	}
 	// Test-bed safety: only ever talk to an istiod on this machine.
-	if host, _, err := net.SplitHostPort(*addr); err != nil || !(host == "127.0.0.1" || host == "localhost" || host == "::1") {
+	if host, _, err := net.SplitHostPort(*addr); !*printNode && (err != nil || !(host == "127.0.0.1" || host == "localhost" || host == "::1")) {
 		fmt.Fprintf(os.Stderr, "testbed-xds: --xds %q must be 127.0.0.1:PORT (loopback only)\n", *addr)
 		os.Exit(2)
 	}
@@ -103,29 +133,37 @@ func main() {
 		fmt.Fprintf(os.Stderr, "testbed-xds: %q is not NAMESPACE/POD\n", args[0])
 		os.Exit(2)
 	}
+	valid := kinds
+	if *ztunnel {
+		valid = []string{"addresses", "authorizations"}
+	}
 	want := map[string]bool{}
 	for _, k := range args[1:] {
-		switch k {
-		case "all":
-			for _, kk := range kinds {
+		switch {
+		case k == "all":
+			for _, kk := range valid {
 				want[kk] = true
 			}
-		case "listeners", "routes", "clusters", "endpoints":
+		case slices.Contains(valid, k):
 			want[k] = true
 		default:
-			fmt.Fprintf(os.Stderr, "testbed-xds: unknown kind %q (listeners, routes, clusters, endpoints, all)\n", k)
+			fmt.Fprintf(os.Stderr, "testbed-xds: unknown kind %q (%s, all)\n", k, strings.Join(valid, ", "))
 			os.Exit(2)
 		}
 	}
 	if len(want) == 0 {
-		for _, kk := range kinds {
+		for _, kk := range valid {
 			want[kk] = true
 		}
+	}
+	nodeType := ""
+	if *ztunnel {
+		nodeType = "ztunnel"
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	out, err := run(ctx, *kubeconfig, *addr, ns, pod, *clusterID, *domain, want)
+	out, err := run(ctx, *kubeconfig, *addr, ns, pod, nodeType, *clusterID, *domain, *printNode, want)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			fmt.Fprintf(os.Stderr, "testbed-xds: timed out after %s (%v)\n", *timeout, err)
@@ -137,7 +175,7 @@ func main() {
 	os.Stdout.Write(out)
 }
 
-func run(ctx context.Context, kubeconfig, addr, ns, podName, clusterID, domain string, want map[string]bool) ([]byte, error) {
+func run(ctx context.Context, kubeconfig, addr, ns, podName, nodeType, clusterID, domain string, printNode bool, want map[string]bool) ([]byte, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
@@ -150,9 +188,12 @@ func run(ctx context.Context, kubeconfig, addr, ns, podName, clusterID, domain s
 	if err != nil {
 		return nil, fmt.Errorf("reading pod %s/%s: %w", ns, podName, err)
 	}
-	node, err := buildNode(pod, clusterID, domain)
+	node, err := buildNode(pod, nodeType, clusterID, domain)
 	if err != nil {
 		return nil, err
+	}
+	if printNode {
+		return encodeJSON(map[string]any{"id": node.Id, "cluster": node.Cluster, "metadata": render(node.Metadata)})
 	}
 
 	conn, err := grpc.NewClient(addr,
@@ -162,6 +203,9 @@ func run(ctx context.Context, kubeconfig, addr, ns, podName, clusterID, domain s
 		return nil, fmt.Errorf("xds %s: %w", addr, err)
 	}
 	defer conn.Close()
+	if nodeType == "ztunnel" {
+		return readZtunnel(ctx, conn, node, want)
+	}
 	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("opening ADS stream to %s: %w", addr, err)
@@ -261,11 +305,15 @@ func run(ctx context.Context, kubeconfig, addr, ns, podName, clusterID, domain s
 		}
 	}
 
-	// Stable output: encoding/json sorts map keys.
 	doc := map[string]any{}
 	for k, v := range result {
 		doc[k] = v
 	}
+	return encodeJSON(doc)
+}
+
+// encodeJSON: indented, HTML left unescaped, map keys sorted (encoding/json), so stable.
+func encodeJSON(doc any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -276,10 +324,79 @@ func run(ctx context.Context, kubeconfig, addr, ns, podName, clusterID, domain s
 	return buf.Bytes(), nil
 }
 
+// readZtunnel reads what istiod sends a ztunnel: one delta ADS stream, a wildcard subscription
+// per wanted type (as ztunnel subscribes), the first response of each (for a wildcard
+// subscription it carries the full set), each acked. Later pushes are acked and ignored.
+func readZtunnel(ctx context.Context, conn *grpc.ClientConn, node *corev3.Node, want map[string]bool) ([]byte, error) {
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening delta ADS stream: %w", err)
+	}
+	responses := make(chan *discoveryv3.DeltaDiscoveryResponse, 16)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			r, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			responses <- r
+		}
+	}()
+	sentNode := false
+	send := func(req *discoveryv3.DeltaDiscoveryRequest) error {
+		if !sentNode {
+			req.Node = node
+			sentNode = true
+		}
+		return stream.Send(req)
+	}
+	doc := map[string]any{}
+	for _, key := range []string{"addresses", "authorizations"} {
+		if !want[key] {
+			continue
+		}
+		typeURL := ztunnelKinds[key]
+		if err := send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: typeURL, ResourceNamesSubscribe: []string{"*"}}); err != nil {
+			return nil, fmt.Errorf("sending %s request: %w", key, err)
+		}
+		var got *discoveryv3.DeltaDiscoveryResponse
+		for got == nil {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("no %s response from istiod: %w", key, ctx.Err())
+			case err := <-recvErr:
+				return nil, fmt.Errorf("stream closed by istiod: %w", err)
+			case r := <-responses:
+				if err := send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: r.TypeUrl, ResponseNonce: r.Nonce}); err != nil {
+					return nil, fmt.Errorf("sending ack: %w", err)
+				}
+				if r.TypeUrl == typeURL {
+					got = r
+				}
+			}
+		}
+		sort.SliceStable(got.Resources, func(i, j int) bool { return got.Resources[i].Name < got.Resources[j].Name })
+		items := make([]json.RawMessage, 0, len(got.Resources))
+		for _, r := range got.Resources {
+			m, err := r.GetResource().UnmarshalNew()
+			if err != nil {
+				items = append(items, errJSON(r.Name, err))
+				continue
+			}
+			items = append(items, render(m))
+		}
+		doc[key] = items
+	}
+	return encodeJSON(doc)
+}
+
 // buildNode mirrors what pilot-agent sends for a pod: the node id and the metadata it derives
 // from the istio-proxy container's ISTIO_META_* / ISTIO_METAJSON_* environment, the pod's labels
 // and annotations (the agent reads them through the downward API), IPs and service account.
-func buildNode(pod *corev1.Pod, clusterID, domain string) (*corev3.Node, error) {
+// nodeType, when set (ztunnel), overrides the type the proxy container's arguments give.
+func buildNode(pod *corev1.Pod, nodeType, clusterID, domain string) (*corev3.Node, error) {
 	ip := pod.Status.PodIP
 	if ip == "" {
 		return nil, fmt.Errorf("pod %s/%s has no IP yet (phase %s); is it scheduled on a KWOK node?", pod.Namespace, pod.Name, pod.Status.Phase)
@@ -294,12 +411,26 @@ func buildNode(pod *corev1.Pod, clusterID, domain string) (*corev3.Node, error) 
 			}
 		}
 	}
-	nodeType := "sidecar"
+	// The agent's role is its first argument after "proxy": sidecar (the injector's), router
+	// (gateways) or waypoint (istiod's waypoint template: `proxy waypoint --domain ...
+	// --serviceCluster <sa>.$(POD_NAMESPACE)`). istiod keys on the node id's type (model.Waypoint)
+	// to build a waypoint's listeners and clusters from the services and workloads that use it.
+	role := "sidecar"
+	dnsDomain := pod.Namespace + ".svc." + domain
+	serviceCluster := ""
 	meta := map[string]any{}
 	if proxy != nil {
-		for _, a := range proxy.Args {
-			if a == "router" {
-				nodeType = "router"
+		for i, a := range proxy.Args {
+			switch {
+			case a == "router" || a == "waypoint":
+				role = a
+			case (a == "--domain" || a == "--serviceCluster") && i+1 < len(proxy.Args):
+				v := expandArg(pod, proxy, proxy.Args[i+1])
+				if a == "--domain" {
+					dnsDomain = v
+				} else {
+					serviceCluster = v
+				}
 			}
 		}
 		for _, e := range proxy.Env {
@@ -384,15 +515,29 @@ func buildNode(pod *corev1.Pod, clusterID, domain string) (*corev3.Node, error) 
 			meta["POD_PORTS"] = string(b)
 		}
 	}
+	if _, ok := meta["METADATA_DISCOVERY"]; !ok {
+		// As the agent: metadata discovery follows ENABLE_HBONE (the ambient profile's
+		// proxyMetadata) unless set explicitly.
+		if v, ok := meta["ENABLE_HBONE"].(string); ok {
+			meta["METADATA_DISCOVERY"] = v
+		}
+	}
 	meta["ENVOY_STATUS_PORT"] = 15021
 	meta["ENVOY_PROMETHEUS_PORT"] = 15090
 	md, err := structpb.NewStruct(meta)
 	if err != nil {
 		return nil, fmt.Errorf("building node metadata: %w", err)
 	}
+	if nodeType == "" {
+		nodeType = role
+	}
+	cluster := clusterName(pod)
+	if serviceCluster != "" && serviceCluster != "istio-proxy" {
+		cluster = serviceCluster // the agent's --serviceCluster wins over the labels
+	}
 	return &corev3.Node{
-		Id:            fmt.Sprintf("%s~%s~%s.%s~%s.svc.%s", nodeType, ip, pod.Name, pod.Namespace, pod.Namespace, domain),
-		Cluster:       clusterName(pod),
+		Id:            fmt.Sprintf("%s~%s~%s.%s~%s", nodeType, ip, pod.Name, pod.Namespace, dnsDomain),
+		Cluster:       cluster,
 		Metadata:      md,
 		UserAgentName: "envoy",
 	}, nil
@@ -406,6 +551,44 @@ func clusterName(pod *corev1.Pod) string {
 		}
 	}
 	return "istio-proxy." + pod.Namespace
+}
+
+// expandArg expands $(VAR) in a container argument from the container's env, as the kubelet
+// does ($$ is a literal $; an unknown or unresolvable variable stays as written).
+func expandArg(pod *corev1.Pod, c *corev1.Container, arg string) string {
+	vars := map[string]string{}
+	for _, e := range c.Env {
+		if v, ok := envValue(pod, e); ok {
+			vars[e.Name] = v
+		}
+	}
+	var b strings.Builder
+	for i := 0; i < len(arg); i++ {
+		if arg[i] != '$' || i+1 >= len(arg) {
+			b.WriteByte(arg[i])
+			continue
+		}
+		switch arg[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			if end := strings.IndexByte(arg[i+2:], ')'); end >= 0 {
+				name := arg[i+2 : i+2+end]
+				if v, ok := vars[name]; ok {
+					b.WriteString(v)
+				} else {
+					b.WriteString(arg[i : i+3+end])
+				}
+				i += 2 + end
+				continue
+			}
+			b.WriteByte('$')
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
 }
 
 // envValue resolves a container env var: literal values and the downward-API fields the
