@@ -224,6 +224,7 @@ export async function upChangingOnly(
   stack: Stack,
   label: string,
   config: Record<string, string>,
+  /** The resource that must be the one update: a VirtualService's name, or "<Kind>::<name>". */
   virtualService: string,
 ): Promise<void> {
   for (const [key, value] of Object.entries(config)) {
@@ -237,7 +238,11 @@ export async function upChangingOnly(
   check(
     changes.length === 1 &&
       changes[0][0] === "update" &&
-      changes[0][1].endsWith(`VirtualService::${virtualService}`),
+      changes[0][1].endsWith(
+        virtualService.includes("::")
+          ? virtualService
+          : `VirtualService::${virtualService}`,
+      ),
     `expected one update of ${virtualService}, got ${JSON.stringify(changes)}`,
   );
 }

@@ -40,6 +40,7 @@ import {
   subsetWeights,
 } from "./controlPlane";
 import { faultScenarios } from "./faults";
+import { modeScenarios } from "./modes";
 import { checkDestroyed, checkUpCreatedEverything } from "./lifecycle";
 import {
   clusterWeights,
@@ -65,7 +66,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 28;
+const SCENARIOS = 31;
 
 /**
  * The ALLOW rules istiod gave a proxy are exactly the policy table's (principals, methods,
@@ -843,6 +844,8 @@ async function main(): Promise<void> {
 
   // 21-23: an interrupted up, drift and an API server outage, on a stack of their own.
   await faultScenarios(workDir);
+  // 24-26: ambient and the Gateway API, each mode on a stack of its own.
+  await modeScenarios(workDir);
 
   process.exitCode = report(SCENARIOS);
   if (process.env.IT_KEEP === "1") {

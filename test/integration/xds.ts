@@ -202,6 +202,15 @@ export function inboundRbac(cfg: ProxyConfig, port: number): RbacRule[] {
   if (hcms.length === 0) {
     throw new Error(`no HTTP chain on inbound port ${port}`);
   }
+  return rbacPolicies(hcms);
+}
+
+/**
+ * The ALLOW rules of the RBAC filter in HTTP connection managers (a sidecar's inbound chains, or
+ * the chain a waypoint runs for one Service, whose principals are matched on the peer identity
+ * ztunnel passed on).
+ */
+export function rbacPolicies(hcms: any[]): RbacRule[] {
   const rbac = hcms
     .flatMap((h) => h.http_filters ?? [])
     .filter((f: any) => f.name === "envoy.filters.http.rbac")
