@@ -13,12 +13,20 @@ import * as os from "os";
 import * as path from "path";
 import {
   copyProject,
+  env,
   kube,
   ROOT,
   testbedConfig,
   WORK,
 } from "../integration/harness";
-import { footprint, median, type PodLike, type Requests } from "./footprint";
+import {
+  footprint,
+  median,
+  type ModeFootprint,
+  modeFootprint,
+  type PodLike,
+  type Requests,
+} from "./footprint";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
@@ -158,6 +166,46 @@ async function readFootprint(): Promise<ReturnType<typeof footprint>> {
   return footprint(pods);
 }
 
+const APP_NAMESPACES = ["mesh-demo", "bookinfo"];
+
+/** Waits until the app namespaces hold only sidecar-less pods and a waypoint each, all Ready. */
+async function ambientSettled(timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let ok = true;
+    for (const ns of APP_NAMESPACES) {
+      const pods = await kube.list(`/api/v1/namespaces/${ns}/pods`);
+      const names = (p: any) =>
+        [...(p.spec.initContainers ?? []), ...p.spec.containers].map(
+          (c: any) => c.name,
+        );
+      const ready = (p: any) =>
+        (p.status?.conditions ?? []).some(
+          (c: any) => c.type === "Ready" && c.status === "True",
+        );
+      const waypoints = pods.filter(
+        (p: any) =>
+          p.metadata.labels?.["gateway.networking.k8s.io/gateway-name"] ===
+          "waypoint",
+      );
+      ok &&=
+        waypoints.length === 1 &&
+        pods.every(
+          (p: any) =>
+            ready(p) &&
+            (waypoints.includes(p) || !names(p).includes("istio-proxy")),
+        );
+    }
+    if (ok) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error("the app pods did not roll to ambient in time");
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** pilot-discovery, the one workload of the stack that really runs here (out of cluster). */
 function istiodProcess(): { rssMi: number; cpuSecs: number } | undefined {
   try {
@@ -291,6 +339,18 @@ async function main(): Promise<void> {
   pulumi(project, ["up", "--yes"]);
   const fpBookinfo = await readFootprint();
 
+  // The same demo and Bookinfo in ambient, switched live as a user would: every app Deployment
+  // rolls without its sidecar, ztunnel and istio-cni join, each app namespace gets a waypoint.
+  setConfig(project, [
+    ["istio.dataplane", "ambient"],
+    ["routing.gatewayApiCrdsFile", env("GATEWAY_API_CRDS")],
+  ]);
+  const toAmbient = pulumi(project, ["up", "--yes"]);
+  const settled = Date.now();
+  await ambientSettled();
+  const settleSecs = (Date.now() - settled) / 1000;
+  const fpAmbient = await readFootprint();
+
   const rows: Array<[string, number, string]> = [
     ["engine floor: pulumi up (1 ConfigMap)", median(floorUp), ""],
     ["engine floor: pulumi preview", median(floorPreview), ""],
@@ -346,6 +406,26 @@ async function main(): Promise<void> {
     `  with Bookinfo on:   ${fmt(fpBookinfo.total)}   (Bookinfo: ${bookinfoOnly
       .map((w) => `${w.workload.slice(9)} ${fmt(w.total)}`)
       .join(", ")})`,
+  );
+  const modes: Array<[string, ModeFootprint]> = [
+    ["sidecar", modeFootprint(fpBookinfo, APP_NAMESPACES)],
+    ["ambient", modeFootprint(fpAmbient, APP_NAMESPACES)],
+  ];
+  say("");
+  say(
+    `data plane of the demo and Bookinfo, sidecar vs ambient (requests; switched live in ${secs(toAmbient.secs)} + ${secs(settleSecs)} for the pods to roll)`,
+  );
+  say(
+    `  ${pad("mode", 8)} ${pad("apps", 14)} ${pad("sidecars/waypoints", 19)} ${pad("node agents", 22)} total`,
+  );
+  for (const [mode, m] of modes) {
+    say(
+      `  ${pad(mode, 8)} ${pad(fmt(m.apps), 14)} ${pad(fmt(m.proxies), 19)} ` +
+        `${pad(m.nodes ? `${fmt(m.nodeAgents)} (${m.nodes} node)` : "-", 22)} ${fmt(m.total)}`,
+    );
+  }
+  say(
+    `  every other workload (istiod, ingress, Jaeger) is the same in both: ${fmt(fpAmbient.total)} in all for ambient, ${fmt(fpBookinfo.total)} for sidecar`,
   );
   pulumi(project, ["destroy", "--yes"]);
 

@@ -175,3 +175,45 @@ export function median(xs: readonly number[]): number {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/** What the app namespaces cost in one data plane mode, split by who asks for it. */
+export interface ModeFootprint {
+  /** The applications' own containers. */
+  apps: Requests;
+  /** Per-pod or per-namespace proxies: the sidecars, or the waypoints. */
+  proxies: Requests;
+  /** Per-node agents: ztunnel and the istio-cni node agent (one pod per node each). */
+  nodeAgents: Requests;
+  /** Nodes the agents ran on (their pods per DaemonSet). */
+  nodes: number;
+  /** apps + proxies + node agents. */
+  total: Requests;
+}
+
+/** DaemonSets of the ambient data plane (the chart names), in the root namespace. */
+const NODE_AGENTS = ["istio-system/ztunnel", "istio-system/istio-cni-node"];
+
+/**
+ * The data plane cost of the app namespaces in a footprint: their apps, their proxies (an
+ * injected sidecar's requests, or a waypoint, whose only container is its proxy), and the node
+ * agents. The control plane, the ingress and the addons are the same in both modes and left out.
+ */
+export function modeFootprint(
+  fp: { workloads: WorkloadRequests[] },
+  appNamespaces: readonly string[],
+): ModeFootprint {
+  const inApps = fp.workloads.filter((w) =>
+    appNamespaces.includes(w.workload.split("/")[0]),
+  );
+  const agents = fp.workloads.filter((w) => NODE_AGENTS.includes(w.workload));
+  const apps = inApps.map((w) => w.app).reduce(add, ZERO);
+  const proxies = inApps.map((w) => w.proxy).reduce(add, ZERO);
+  const nodeAgents = agents.map((w) => w.total).reduce(add, ZERO);
+  return {
+    apps,
+    proxies,
+    nodeAgents,
+    nodes: Math.max(0, ...agents.map((w) => w.pods)),
+    total: add(add(apps, proxies), nodeAgents),
+  };
+}

@@ -4,6 +4,7 @@ import * as assert from "assert";
 import {
   footprint,
   median,
+  modeFootprint,
   parseCpu,
   parseMemory,
   type PodLike,
@@ -89,6 +90,45 @@ describe("the benchmark's footprint", () => {
       ],
     );
     assert.deepStrictEqual(fp.total, { cpu: 60, memMi: 216 });
+  });
+
+  it("WHEN the app namespaces run in ambient THEN waypoints count as proxies and ztunnel and istio-cni as per-node agents, the rest left out", () => {
+    const pod = (
+      namespace: string,
+      owner: { kind: string; name: string },
+      containers: PodLike["spec"]["containers"],
+    ): PodLike => ({
+      metadata: {
+        name: `${owner.name}-x`,
+        namespace,
+        ownerReferences: [owner],
+      },
+      spec: { containers },
+    });
+    const fp = footprint([
+      pod("mesh-demo", { kind: "ReplicaSet", name: "backend-v1" }, [
+        { name: "backend", ...req("10m", "32Mi") },
+      ]),
+      pod("mesh-demo", { kind: "ReplicaSet", name: "waypoint" }, [
+        { name: "istio-proxy", ...req("10m", "48Mi") },
+      ]),
+      pod("istio-system", { kind: "DaemonSet", name: "ztunnel" }, [
+        { name: "istio-proxy", ...req("10m", "32Mi") },
+      ]),
+      pod("istio-system", { kind: "DaemonSet", name: "istio-cni-node" }, [
+        { name: "install-cni", ...req("50m", "64Mi") },
+      ]),
+      pod("istio-system", { kind: "ReplicaSet", name: "istiod" }, [
+        { name: "discovery", ...req("100m", "256Mi") },
+      ]),
+    ]);
+    assert.deepStrictEqual(modeFootprint(fp, ["mesh-demo"]), {
+      apps: { cpu: 10, memMi: 32 },
+      proxies: { cpu: 10, memMi: 48 },
+      nodeAgents: { cpu: 60, memMi: 96 },
+      nodes: 1,
+      total: { cpu: 80, memMi: 176 },
+    });
   });
 
   it("WHEN a sample has an even size THEN its median is the mean of the middle two", () => {
