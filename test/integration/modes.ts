@@ -1,4 +1,4 @@
-// Scenarios 24-26: the other data plane and routing API, alone and together (sidecar with Istio's
+// Scenarios 24-27: the other data plane and routing API, alone and together (sidecar with Istio's
 // API is scenarios 1-20). Each mode's stack, with Bookinfo, the header canary and mirroring, goes
 // up on the test bed awaiting readiness; then we read what the real istiod made of it: the status
 // it wrote on the Gateway API and policy objects, and the config of the proxy that applies the
@@ -15,6 +15,7 @@ import {
   kube,
   log,
   pulumiLog,
+  type StackObject,
   stackObjects,
   step,
   timed,
@@ -192,7 +193,10 @@ async function modeScenario(
   workDir: string,
   dataplane: Dataplane,
   api: RoutingApi,
-): Promise<void> {
+  /** Leave the stack up (for the switch scenario) instead of destroying it. */
+  keepUp = false,
+): Promise<{ stack: Stack; objects: StackObject[] } | undefined> {
+  let kept: { stack: Stack; objects: StackObject[] } | undefined;
   const ambient = dataplane === "ambient";
   const name = `${dataplane}-${api}`;
   const stack: Stack = await LocalWorkspace.createOrSelectStack({
@@ -200,7 +204,7 @@ async function modeScenario(
     workDir,
   });
   await step(
-    `${n}. ${dataplane} data plane with ${api} routing: up awaits every release and workload, istiod accepts every object and computes the canary (80/20, header, mirror, timeout) for the ${ambient ? "waypoint" : "frontend's sidecar"}; a weight shift updates one resource and the split; destroy`,
+    `${n}. ${dataplane} data plane with ${api} routing: up awaits every release and workload, istiod accepts every object and computes the canary (80/20, header, mirror, timeout) for the ${ambient ? "waypoint" : "frontend's sidecar"}; a weight shift updates one resource and the split; ${keepUp ? "kept up for the switch" : "destroy"}`,
     async () => {
       await baseConfig(stack);
       for (const [key, value] of [
@@ -547,6 +551,10 @@ async function modeScenario(
         `50/50 in ${proxyPod.metadata.name}'s config ${pushed.toFixed(1)} s after the up`,
       );
 
+      if (keepUp) {
+        kept = { stack, objects };
+        return;
+      }
       await timed(`destroy (${name})`, () =>
         stack.destroy({ onOutput: pulumiLog }),
       );
@@ -554,9 +562,104 @@ async function modeScenario(
       await stack.workspace.removeStack(name);
     },
   );
+  return kept;
 }
 
-/** Scenarios 24-26, each on a stack of its own; `only` picks some by number (for debugging). */
+/**
+ * Scenario 27: both switches at once on a live stack, ambient with the Gateway API back to
+ * sidecars with Istio's API (the default), as a user would flip them: every app pod rolls and
+ * comes back injected, the waypoints, ztunnel, istio-cni, HTTPRoutes, version Services and the
+ * Gateway API CRDs go, and the frontend's sidecar gets the split the config holds.
+ */
+async function switchScenario(
+  n: number,
+  up: { stack: Stack; objects: StackObject[] } | undefined,
+): Promise<void> {
+  await step(
+    `${n}. switching a live stack from ambient + gateway-api to sidecar + istio: pods roll back injected, the ambient and Gateway API objects go, frontend's sidecar routes the configured 50/50, a preview is then empty; destroy`,
+    async () => {
+      check(up, "skipped: the stack of the scenario before did not come up");
+      const { stack } = up;
+      await stack.setConfig("istio.dataplane", { value: "sidecar" }, true);
+      await stack.setConfig("routing.api", { value: "istio" }, true);
+      // Refused while set: nothing would use the file any more.
+      await stack.removeConfig("routing.gatewayApiCrdsFile", true);
+      const res = await timed("switch up (to sidecar + istio)", () =>
+        stack.up({ onOutput: pulumiLog }),
+      );
+      check(
+        res.summary.result === "succeeded",
+        `up ended ${res.summary.result}`,
+      );
+      const after = await stackObjects(stack);
+      for (const ns of APP_NAMESPACES) {
+        const { value, seconds } = await eventually(
+          `${ns}'s pods rolled back with sidecars`,
+          () => checkInjectedAndReady(ns, "istio-init"),
+          120_000,
+        );
+        log(`${value} (${seconds.toFixed(1)} s after the up)`);
+        const labels: Record<string, string> =
+          (await kube.get(`/api/v1/namespaces/${ns}`))?.metadata.labels ?? {};
+        check(
+          labels["istio-injection"] === "enabled" &&
+            !labels["istio.io/dataplane-mode"],
+          `${ns} is labelled ${JSON.stringify(labels)}`,
+        );
+      }
+      const daemonSets = await kube.list(
+        "/apis/apps/v1/namespaces/istio-system/daemonsets",
+      );
+      check(
+        daemonSets.length === 0,
+        `DaemonSets left: ${daemonSets.map((d) => d.metadata.name).join(", ")}`,
+      );
+      check(
+        !(await kube.get(
+          "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/httproutes.gateway.networking.k8s.io",
+        )),
+        "the Gateway API CRDs are still installed",
+      );
+      check(
+        !(await kube.get(`/api/v1/namespaces/${DEMO}/services/backend-v1`)),
+        "the version Service backend-v1 is left",
+      );
+      const frontend = await podOf(DEMO, { app: "frontend" });
+      const backend = meshHost("backend", DEMO);
+      const { seconds } = await awaitProxyConfig(
+        frontend,
+        "50/50 over the subsets",
+        (c) => {
+          try {
+            const routes = outboundRoutes(c, backend, 80);
+            const w = clusterWeights(routes[routes.length - 1]);
+            return (
+              w[`outbound|80|v1|${backend}`] === 50 &&
+              w[`outbound|80|v2|${backend}`] === 50
+            );
+          } catch {
+            return false;
+          }
+        },
+      );
+      log(
+        `frontend's sidecar routes 50/50 over the subsets (${seconds.toFixed(1)} s)`,
+      );
+      const preview = await stack.preview();
+      check(
+        Object.keys(preview.changeSummary).every((k) => k === "same"),
+        `after the switch a preview wants ${JSON.stringify(preview.changeSummary)}`,
+      );
+      await timed("destroy (switched)", () =>
+        stack.destroy({ onOutput: pulumiLog }),
+      );
+      await checkDestroyed([...up.objects, ...after]);
+      await stack.workspace.removeStack(stack.name);
+    },
+  );
+}
+
+/** Scenarios 24-27: each mode on a stack of its own, then a live switch; `only` picks by number (for debugging). */
 export async function modeScenarios(
   workDir: string,
   only: readonly string[] = [],
@@ -566,9 +669,21 @@ export async function modeScenarios(
     [25, "sidecar", "gateway-api"],
     [26, "ambient", "gateway-api"],
   ];
+  const wanted = (n: number) => only.length === 0 || only.includes(String(n));
+  let last: { stack: Stack; objects: StackObject[] } | undefined;
   for (const [n, dataplane, api] of modes) {
-    if (only.length === 0 || only.includes(String(n))) {
-      await modeScenario(n, workDir, dataplane, api);
+    if (wanted(n)) {
+      // The last mode's stack stays up for the switch back (27), which destroys it.
+      last = await modeScenario(
+        n,
+        workDir,
+        dataplane,
+        api,
+        n === 26 && wanted(27),
+      );
     }
+  }
+  if (wanted(27)) {
+    await switchScenario(27, last);
   }
 }

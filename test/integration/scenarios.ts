@@ -66,7 +66,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 31;
+const SCENARIOS = 32;
 
 /**
  * The ALLOW rules istiod gave a proxy are exactly the policy table's (principals, methods,
@@ -844,7 +844,7 @@ async function main(): Promise<void> {
 
   // 21-23: an interrupted up, drift and an API server outage, on a stack of their own.
   await faultScenarios(workDir);
-  // 24-26: ambient and the Gateway API, each mode on a stack of its own.
+  // 24-27: ambient and the Gateway API, each mode on a stack of its own, then a live switch.
   await modeScenarios(workDir);
 
   process.exitCode = report(SCENARIOS);
