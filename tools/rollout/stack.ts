@@ -87,6 +87,10 @@ export class AutomationStack implements StackPort {
   }
 
   async up(signal?: AbortSignal): Promise<{ outputWeights?: Weights }> {
+    if (signal?.aborted) {
+      // An abort listener added now would never fire: do not start what cannot be cancelled.
+      throw new Error("interrupted before the up started");
+    }
     const log = (text: string) => fs.appendFileSync(this.logFile, text);
     log(`\n=== pulumi up ${new Date().toISOString()}\n`);
     const res = await this.stack.up({ onOutput: log, signal });
