@@ -8,6 +8,7 @@ import {
   stableVersion,
   type Weights,
 } from "../../tools/rollout/plan";
+import { mulberry32 } from "../support/fuzzConfig";
 
 const weightsOf = (plan: ReturnType<typeof planRollout>) =>
   plan.steps.map((s) => s.weights);
@@ -82,11 +83,8 @@ describe("the rollout's step planner", () => {
   });
 
   it("WHEN any split of up to 6 versions is planned THEN every step sums to 100, only two versions move, the target only rises", () => {
-    let seed = 7;
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed % n;
-    };
+    const next = mulberry32(7);
+    const rand = (n: number) => Math.floor(next() * n);
     for (let run = 0; run < 500; run++) {
       const count = 2 + rand(5);
       const start: Weights = {};

@@ -8,6 +8,7 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import * as path from "path";
 import { probe } from "../../tools/traffic/probe";
+import { mulberry32 } from "../support/fuzzConfig";
 import {
   judgeSplit,
   renderSplit,
@@ -38,7 +39,7 @@ const echo =
   };
 
 /**
- * A router in front of the backends, picking per request with a seeded generator (like Envoy's
+ * A router in front of the backends, picking per request with a seeded generator (mulberry32) (like Envoy's
  * weighted clusters); `fail` answers that share with 503 instead.
  */
 function router(
@@ -46,11 +47,7 @@ function router(
   seed: number,
   fail = 0,
 ): http.RequestListener {
-  let s = seed;
-  const rand = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
+  const rand = mulberry32(seed);
   return (_req, res) => {
     if (rand() < fail) {
       res.writeHead(503).end("no healthy upstream");
