@@ -54,7 +54,6 @@ async function rollout(
   abort: AbortController,
 ): Promise<number> {
   const logFile = lockPath(workDir, opts.stack).replace(/\.lock$/, ".log");
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const stack = await AutomationStack.open(opts.stack, workDir, logFile);
   const facts = await stack.facts();
   if (
@@ -141,6 +140,16 @@ async function rollout(
   return exitCode(report.outcome!, String(abort.signal.reason));
 }
 
+/** The gist of an error from the Automation API (whose messages carry the whole command result). */
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/spawn pulumi ENOENT/.test(msg)) {
+    return "the pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and log in to the stack's backend";
+  }
+  const stderr = /stderr: ([\s\S]*?)(\n err\?:|$)/.exec(msg)?.[1]?.trim();
+  return (stderr || msg).split("\n").filter((l) => l.trim())[0] ?? msg;
+}
+
 async function main(): Promise<number> {
   const workDir = process.cwd();
   const progress = new Progress(
@@ -194,7 +203,7 @@ async function main(): Promise<number> {
       progress.say(`refused: ${e.message}`);
       return 2;
     }
-    progress.say(`failed before any change: ${(e as Error).message}`);
+    progress.say(`failed before any change: ${firstLine(e)}`);
     return 2;
   } finally {
     lock?.release();

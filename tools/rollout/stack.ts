@@ -3,6 +3,7 @@
 // set by path as `pulumi config set --path` does), so the stack's state is the single source of
 // truth at every step: nothing in the cluster is edited behind the engine's back.
 import * as fs from "fs";
+import * as path from "path";
 import {
   ConcurrentUpdateError,
   LocalWorkspace,
@@ -91,6 +92,7 @@ export class AutomationStack implements StackPort {
       // An abort listener added now would never fire: do not start what cannot be cancelled.
       throw new Error("interrupted before the up started");
     }
+    fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
     const log = (text: string) => fs.appendFileSync(this.logFile, text);
     log(`\n=== pulumi up ${new Date().toISOString()}\n`);
     const res = await this.stack.up({ onOutput: log, signal });
