@@ -89,9 +89,20 @@ async function main(): Promise<number> {
     ];
 
     await step(
-      "rollout: an unhealthy canary (v2 answers 30 % 503) rolls back to 80/20 after the first step's gate",
+      "rollout: a dry run changes nothing; an unhealthy canary (v2 answers 30 % 503) rolls back to 80/20 after the first step's gate",
       async () => {
         exporter!.set("v2", { errorRate: 0.3 });
+        const dry = await rollout(workDir, [...flags("50,100"), "--dry-run"]);
+        check(
+          dry.code === 0 && dry.report?.outcome === "dry-run",
+          `dry run: exit ${dry.code}: ${dry.stdout}`,
+        );
+        check(
+          dry.stdout.includes(`requests: ${dry.report.queries.requests}`) &&
+            dry.report.queries.requests.includes('reporter="destination"'),
+          "the dry run does not print the queries",
+        );
+        log(`dry run: ${await expectWeights(stack, api, START)}`);
         const r = await timed("rollout rolled back (unhealthy)", () =>
           rollout(workDir, flags("50,100")),
         );
