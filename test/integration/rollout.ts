@@ -78,10 +78,12 @@ async function main(): Promise<number> {
     log(
       `prometheus pid ${prom.pid} at ${prom.url}, scraping ${exporter.url} every 1 s`,
     );
-    const flags = (steps: string) => [
+    const flags = (steps: string, minRequests = "20") => [
       "--stack",
       "rollout",
       ...FLAGS,
+      "--min-requests",
+      minRequests,
       "--steps",
       steps,
       "--prometheus",
@@ -122,6 +124,29 @@ async function main(): Promise<number> {
           r.report.steps.length === 1 && r.report.rollback?.ok,
           JSON.stringify(r.report.steps),
         );
+        log(await expectWeights(stack, api, START));
+      },
+    );
+
+    await step(
+      "rollout: a canary with too few requests (fewer than --min-requests 100000) is held, then rolled back, never promoted",
+      async () => {
+        const r = await timed("rollout rolled back (inconclusive)", () =>
+          rollout(workDir, flags("50,100", "100000")),
+        );
+        check(r.code === 1, `exit ${r.code}, not 1`);
+        check(
+          r.report?.outcome === "rolled-back" &&
+            /^step 1: inconclusive after holding 3 s/.test(r.report.reason),
+          `outcome ${r.report?.outcome}: ${r.report?.reason}`,
+        );
+        const checks = r.report.steps[0].checks;
+        check(
+          checks.length >= 2 &&
+            checks.every((c: any) => c.verdict === "inconclusive"),
+          JSON.stringify(checks),
+        );
+        log(`${checks.length} inconclusive checks, then the rollback`);
         log(await expectWeights(stack, api, START));
       },
     );
@@ -238,7 +263,7 @@ async function main(): Promise<number> {
     await prom?.stop();
     await exporter?.stop();
   }
-  return report(4);
+  return report(5);
 }
 
 main().then(

@@ -127,8 +127,6 @@ export const FLAGS = [
   "v2",
   "--interval",
   "3s",
-  "--min-requests",
-  "20",
   "--max-error-rate",
   "2",
   "--max-p99-ms",
