@@ -13,7 +13,12 @@ import {
   lockPath,
   rolloutAlive,
 } from "../../tools/rollout/lock";
-import { eventLine, liveLine } from "../../tools/rollout/progress";
+import {
+  eventLine,
+  isInteractive,
+  liveLine,
+  Progress,
+} from "../../tools/rollout/progress";
 
 const owner = { stack: "dev", to: "v2" };
 
@@ -180,6 +185,36 @@ describe("the rollout's progress lines", () => {
     assert.strictEqual(
       eventLine({ kind: "check", step, of: 4, check, action: "advance" }),
       `step 2/4 check (window 60s): ${check.summary} -> advance`,
+    );
+  });
+
+  it("WHEN on a terminal THEN the live line is redrawn in place and cleared before a plain line; in CI only plain lines", () => {
+    const out = (tty: boolean) => {
+      const written: string[] = [];
+      const stream = {
+        isTTY: tty,
+        columns: 200,
+        write: (t: string) => written.push(t),
+      };
+      const p = new Progress(
+        stream as unknown as NodeJS.WriteStream,
+        isInteractive(stream as unknown as NodeJS.WriteStream, {}),
+      );
+      p.event({ kind: "wait", step, of: 4, remainingMs: 5000 });
+      p.event({ kind: "apply", step, of: 4 });
+      return written;
+    };
+    assert.deepStrictEqual(out(true), [
+      "\r\x1b[2K[rollout] step 2/4 v1=50 v2=50 | no check yet | next check in 5s",
+      "\r\x1b[2K",
+      "[rollout] step 2/4 (50%): setting v1=50 v2=50 and running up\n",
+    ]);
+    assert.deepStrictEqual(out(false), [
+      "[rollout] step 2/4 (50%): setting v1=50 v2=50 and running up\n",
+    ]);
+    assert.strictEqual(
+      isInteractive({ isTTY: true } as NodeJS.WriteStream, { CI: "true" }),
+      false,
     );
   });
 });
