@@ -1,0 +1,156 @@
+// The command-line grammar the tools share (`npm run rollout`, `npm run traffic`): `--name value`,
+// `--name=value` and boolean `--name`. Every problem is collected, so the user sees all of them at
+// once, and each message names the flag, the value and the fix, as the stack config's messages do.
+
+/** What a tool accepts: each flag, and whether it takes a value. */
+export type FlagSpec = Record<string, "value" | "boolean">;
+
+/** Raised for a command line the tool refuses; the message lists every problem. */
+export class UsageError extends Error {
+  constructor(
+    readonly problems: string[],
+    readonly usage: string,
+  ) {
+    super(`${problems.map((p) => `  - ${p}`).join("\n")}\n\nusage: ${usage}`);
+    this.name = "UsageError";
+  }
+}
+
+/** A value as the user typed it, quoted for messages. */
+export const quote = (v: string): string => JSON.stringify(v);
+
+/**
+ * Splits argv (without node and the script) into flag values. Unknown flags, positional words,
+ * repeated flags, a value flag without its value and a value given to a boolean flag are
+ * reported in `problems`.
+ */
+export function tokenize(
+  argv: readonly string[],
+  spec: FlagSpec,
+  problems: string[],
+): Map<string, string | true> {
+  const seen = new Map<string, string | true>();
+  const known = Object.keys(spec)
+    .map((f) => `--${f}`)
+    .join(", ");
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (!word.startsWith("--")) {
+      problems.push(
+        `unexpected argument ${quote(word)}: every option is a flag (${known})`,
+      );
+      continue;
+    }
+    const eq = word.indexOf("=");
+    const name = eq >= 0 ? word.slice(2, eq) : word.slice(2);
+    const kind = spec[name];
+    if (kind === undefined) {
+      problems.push(`unknown flag --${name}: use one of ${known}`);
+      if (
+        eq < 0 &&
+        argv[i + 1] !== undefined &&
+        !argv[i + 1].startsWith("--")
+      ) {
+        i++; // its value, most likely
+      }
+      continue;
+    }
+    let value: string | true;
+    if (kind === "boolean") {
+      if (eq >= 0) {
+        problems.push(
+          `--${name} takes no value (got ${quote(word.slice(eq + 1))}); write --${name} alone`,
+        );
+        continue;
+      }
+      value = true;
+    } else if (eq >= 0) {
+      value = word.slice(eq + 1);
+    } else if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) {
+      problems.push(`--${name} needs a value, e.g. --${name} <value>`);
+      continue;
+    } else {
+      value = argv[++i];
+    }
+    if (seen.has(name)) {
+      problems.push(
+        `--${name} is given twice (${show(seen.get(name)!)} and ${show(value)}); give it once`,
+      );
+      continue;
+    }
+    seen.set(name, value);
+  }
+  return seen;
+}
+
+const show = (v: string | true) => (v === true ? "set" : quote(v));
+
+/** A whole number within [min, max], or undefined with a problem recorded. */
+export function integerFlag(
+  problems: string[],
+  name: string,
+  raw: string,
+  min: number,
+  max: number,
+  example: string,
+): number | undefined {
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    problems.push(
+      `--${name} must be a whole number from ${min} to ${max} (got ${quote(raw)}); e.g. --${name} ${example}`,
+    );
+    return undefined;
+  }
+  return n;
+}
+
+/** A decimal number within [min, max] (min excluded when `exclusiveMin`), or undefined. */
+export function numberFlag(
+  problems: string[],
+  name: string,
+  raw: string,
+  range: { min: number; max: number; exclusiveMin?: boolean },
+  example: string,
+): number | undefined {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(raw) ? Number(raw) : NaN;
+  const low = range.exclusiveMin ? n <= range.min : n < range.min;
+  if (!Number.isFinite(n) || low || n > range.max) {
+    const from = range.exclusiveMin
+      ? `greater than ${range.min}`
+      : `from ${range.min}`;
+    problems.push(
+      `--${name} must be a number ${from} up to ${range.max} (got ${quote(raw)}); e.g. --${name} ${example}`,
+    );
+    return undefined;
+  }
+  return n;
+}
+
+/** An http:// or https:// URL, or undefined with a problem recorded. */
+export function urlFlag(
+  problems: string[],
+  name: string,
+  raw: string,
+  example: string,
+): URL | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !["http:", "https:"].includes(url.protocol) || !url.hostname) {
+    problems.push(
+      `--${name} must be an http:// or https:// URL (got ${quote(raw)}); e.g. --${name} ${example}`,
+    );
+    return undefined;
+  }
+  if (url.username || url.password) {
+    problems.push(
+      `--${name} must not carry credentials (got a URL with a user name or password); ` +
+        `give the plain URL, e.g. --${name} ${example}`,
+    );
+    return undefined;
+  }
+  return url;
+}

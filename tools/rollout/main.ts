@@ -1,0 +1,219 @@
+// `npm run rollout -- --stack <stack> --to <version> [...]`: a metric-gated canary rollout driven
+// through the stack itself. Each step sets canary.weights in the stack's config and runs `up`
+// (Automation API: the same program and validation), waits the interval, asks Prometheus for the
+// canary's error rate and p99 (Istio's standard metrics), and advances, holds or rolls back. A
+// failing gate, a failed `up`, or Ctrl-C puts the start weights back with one more `up`. README,
+// "Progressive delivery". Runs through tools/register.js, like the program and `npm run recover`.
+import * as fs from "fs";
+import * as path from "path";
+import { parseRolloutArgs, ROLLOUT_USAGE, type RolloutOptions } from "./args";
+import { UsageError } from "../flags";
+import { acquireLock, type HeldLock, LockHeldError, lockPath } from "./lock";
+import { formatWeights, PlanError, planRollout, sameWeights } from "./plan";
+import { isInteractive, Progress } from "./progress";
+import { Prometheus } from "./prometheus";
+import { canaryQueries, type MetricTarget, reporterFor } from "./promql";
+import { exitCode, type RolloutReport } from "./report";
+import { runRollout } from "./runner";
+import { AutomationStack } from "./stack";
+
+/** The versioned service whose weights `canary.weights` holds: the demo backend. */
+const SERVICE = "backend";
+
+const HELP = `${ROLLOUT_USAGE}
+
+Shifts traffic to --to step by step through the stack's config and 'pulumi up', gated on the
+canary's error rate and p99 latency from Prometheus (Istio's standard metrics). A failing gate,
+a step that stays inconclusive, a failed 'up' or Ctrl-C rolls back to the start weights.
+Exit codes: 0 promoted, 1 rolled back, 2 refused (bad flags, plan, lock), 3 rollback failed,
+130/143 interrupted (rolled back). See README.md, "Progressive delivery".`;
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), {
+      once: true,
+    });
+  });
+
+function writeReport(
+  file: string | undefined,
+  report: RolloutReport,
+  progress: Progress,
+): void {
+  if (file) {
+    fs.writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
+    progress.say(`report written to ${file}`);
+  }
+}
+
+async function rollout(
+  opts: RolloutOptions,
+  workDir: string,
+  progress: Progress,
+  abort: AbortController,
+): Promise<number> {
+  const logFile = lockPath(workDir, opts.stack).replace(/\.lock$/, ".log");
+  const stack = await AutomationStack.open(opts.stack, workDir, logFile);
+  const facts = await stack.facts();
+  if (
+    facts.deployedWeights &&
+    !sameWeights(facts.deployedWeights, facts.configWeights)
+  ) {
+    progress.say(
+      `refused: the stack's config (${formatWeights(facts.configWeights)}) differs from what was last deployed ` +
+        `(${formatWeights(facts.deployedWeights)}); run 'pulumi up' or revert the config first, so a rollback has a deployed split to return to`,
+    );
+    return 2;
+  }
+  const plan = planRollout(facts.configWeights, opts.to, opts.steps);
+  const target: MetricTarget = {
+    dataplane: facts.dataplane,
+    routingApi: facts.routingApi,
+    namespace: facts.appNamespace,
+    service: SERVICE,
+    version: opts.to,
+  };
+  const report: RolloutReport = {
+    stack: opts.stack,
+    target: plan.target,
+    stable: plan.stable,
+    startWeights: plan.start,
+    steps: [],
+    thresholds: opts.thresholds,
+    intervalSeconds: opts.intervalMs / 1000,
+    prometheus: opts.prometheus,
+    queries: canaryQueries(target, opts.intervalMs / 1000),
+    skippedSteps: plan.skipped,
+    startedAt: new Date().toISOString(),
+  };
+  progress.say(
+    `stack ${opts.stack} (${facts.dataplane}, routing ${facts.routingApi}): ${plan.target} takes traffic from ${plan.stable}, ` +
+      `starting at ${formatWeights(plan.start)}; metrics reporter="${reporterFor(facts.dataplane)}"`,
+  );
+  for (const s of plan.steps) {
+    progress.say(
+      `  step ${s.index}/${plan.steps.length} (${s.percent}%): ${formatWeights(s.weights)}`,
+    );
+  }
+  if (plan.skipped.length > 0) {
+    progress.say(
+      `  skipped --steps ${plan.skipped.join(",")}: ${plan.target} already has that share`,
+    );
+  }
+  const prometheus = new Prometheus(opts.prometheus);
+  if (opts.dryRun) {
+    progress.say(`requests: ${report.queries.requests}`);
+    progress.say(`errors:   ${report.queries.errors}`);
+    progress.say(`p99:      ${report.queries.p99}`);
+    try {
+      const s = await prometheus.sample(report.queries);
+      progress.say(
+        `now (last ${report.intervalSeconds} s): ${JSON.stringify(s)}`,
+      );
+    } catch (e) {
+      progress.say(`Prometheus not reachable: ${(e as Error).message}`);
+    }
+    report.outcome = "dry-run";
+    report.endedAt = new Date().toISOString();
+    writeReport(opts.report, report, progress);
+    return 0;
+  }
+  progress.say(`engine output: ${logFile}`);
+  await runRollout(
+    plan,
+    report,
+    {
+      intervalMs: opts.intervalMs,
+      thresholds: opts.thresholds,
+      tickMs: progress.interactive ? 1000 : opts.intervalMs,
+      abort: abort.signal,
+    },
+    {
+      stack,
+      metrics: { sample: (w) => prometheus.sample(canaryQueries(target, w)) },
+      clock: { now: () => Date.now(), sleep },
+      emit: (e) => progress.event(e),
+    },
+  );
+  writeReport(opts.report, report, progress);
+  return exitCode(report.outcome!, String(abort.signal.reason));
+}
+
+/** The gist of an error from the Automation API (whose messages carry the whole command result). */
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/spawn pulumi ENOENT/.test(msg)) {
+    return "the pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and log in to the stack's backend";
+  }
+  const stderr = /stderr: ([\s\S]*?)(\n err\?:|$)/.exec(msg)?.[1]?.trim();
+  return (stderr || msg).split("\n").filter((l) => l.trim())[0] ?? msg;
+}
+
+async function main(): Promise<number> {
+  const workDir = process.cwd();
+  const progress = new Progress(
+    process.stdout,
+    isInteractive(process.stdout, process.env),
+  );
+  let opts: RolloutOptions | "help";
+  try {
+    opts = parseRolloutArgs(process.argv.slice(2), workDir);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`rollout: refused:\n${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (opts === "help") {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (opts.report && !fs.existsSync(path.dirname(opts.report))) {
+    process.stderr.write(
+      `rollout: refused: --report ${opts.report}: its folder does not exist; create it or name another file\n`,
+    );
+    return 2;
+  }
+  // Signals first: from here on Ctrl-C means "roll back", never "die half-way".
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!abort.signal.aborted) {
+      progress.say(
+        `${sig}: stopping; the in-flight up (if any) is cancelled, then the start weights are put back`,
+      );
+      abort.abort(sig);
+    } else {
+      progress.say(`${sig} again: the rollback runs to its end; wait for it`);
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let lock: HeldLock | undefined;
+  try {
+    if (!opts.dryRun) {
+      lock = acquireLock(workDir, { stack: opts.stack, to: opts.to }, (m) =>
+        progress.say(m),
+      );
+    }
+    return await rollout(opts, workDir, progress, abort);
+  } catch (e) {
+    if (e instanceof LockHeldError || e instanceof PlanError) {
+      progress.say(`refused: ${e.message}`);
+      return 2;
+    }
+    progress.say(`failed before any change: ${firstLine(e)}`);
+    return 2;
+  } finally {
+    lock?.release();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`rollout: ${(e as Error).stack ?? e}\n`);
+    process.exit(2);
+  },
+);
