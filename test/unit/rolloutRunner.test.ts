@@ -26,6 +26,11 @@ interface Scenario {
   /** Aborts when the clock passes this time (ms). */
   abortAt?: number;
   rollbackFails?: boolean;
+  /**
+   * The rollback's first `up`s find the stack locked: by an update still finishing (released
+   * after this many attempts), or by a process that died holding it ("stale", removable).
+   */
+  rollbackLocked?: { attempts: number; stale: boolean };
 }
 
 async function run(s: Scenario) {
@@ -37,6 +42,8 @@ async function run(s: Scenario) {
   const ups: Weights[] = [];
   const events: RolloutEvent[] = [];
   let checks = 0;
+  let lockedAttempts = 0;
+  let released = 0;
   const stack: StackPort = {
     setWeights: async (w) => {
       config = { ...w };
@@ -50,11 +57,27 @@ async function run(s: Scenario) {
       if (s.rollbackFails && !signal) {
         throw new Error("connection refused");
       }
+      if (
+        !signal &&
+        s.rollbackLocked &&
+        lockedAttempts < s.rollbackLocked.attempts
+      ) {
+        lockedAttempts++;
+        throw new LockedError("the stack is currently locked by 1 lock(s)");
+      }
       now += 5000;
       deployed = { ...config };
       return { outputWeights: deployed };
     },
     isLockedError: (e) => e instanceof LockedError,
+    releaseStaleLock: async () => {
+      if (!s.rollbackLocked?.stale) {
+        return false;
+      }
+      released++;
+      lockedAttempts = s.rollbackLocked.attempts;
+      return true;
+    },
   };
   const report: RolloutReport = {
     stack: "dev",
@@ -106,7 +129,7 @@ async function run(s: Scenario) {
       emit: (e) => events.push(e),
     },
   );
-  return { report, config, deployed, ups, events, abort };
+  return { report, config, deployed, ups, events, abort, released };
 }
 
 describe("the rollout loop", () => {
@@ -257,6 +280,39 @@ describe("the rollout loop", () => {
       error: "connection refused",
     });
     assert.strictEqual(exitCode(r.report.outcome!), 3);
+  });
+
+  it("WHEN the cancelled up still holds the stack's lock THEN the rollback waits for it and succeeds", async () => {
+    const r = await run({
+      samples: [HEALTHY],
+      onUp: (n, abort) => n === 2 && abort.abort("SIGINT"),
+      rollbackLocked: { attempts: 3, stale: false },
+    });
+    assert.strictEqual(r.report.outcome, "interrupted");
+    assert.strictEqual(r.report.rollback?.ok, true);
+    assert.deepStrictEqual(r.deployed, START);
+    assert.strictEqual(r.released, 0);
+  });
+
+  it("WHEN the cancelled up died holding the lock THEN the stale lock is removed and the rollback succeeds", async () => {
+    const r = await run({
+      samples: [HEALTHY],
+      onUp: (n, abort) => n === 2 && abort.abort("SIGINT"),
+      rollbackLocked: { attempts: 100, stale: true },
+    });
+    assert.strictEqual(r.report.outcome, "interrupted");
+    assert.deepStrictEqual(r.deployed, START);
+    assert.strictEqual(r.released, 1);
+  });
+
+  it("WHEN a live process keeps the lock past the wait THEN the rollback fails and says so (exit 3)", async () => {
+    const r = await run({
+      samples: [FAILING],
+      rollbackLocked: { attempts: 1000, stale: false },
+    });
+    assert.strictEqual(r.report.outcome, "rollback-failed");
+    assert.strictEqual(exitCode(r.report.outcome!), 3);
+    assert.deepStrictEqual(r.config, START);
   });
 
   it("WHEN it runs THEN the display gets each step, its checks, the rollback and the end", async () => {

@@ -25,7 +25,15 @@ export interface StackPort {
   up(signal?: AbortSignal): Promise<{ outputWeights?: Weights }>;
   /** Whether an `up` failed because another update holds the stack's lock. */
   isLockedError(e: unknown): boolean;
+  /**
+   * When `e` says the stack is locked by a process of this host that is gone (our own update,
+   * cancelled and killed before it released the lock), removes that lock and returns true.
+   */
+  releaseStaleLock(e: unknown): Promise<boolean>;
 }
+
+/** How long a rollback waits for a lock that a cancelled update is still releasing. */
+export const ROLLBACK_LOCK_WAIT_MS = 60_000;
 
 export interface MetricsPort {
   /** The canary's requests, errors and p99 over the last `windowSeconds`. */
@@ -222,6 +230,32 @@ export async function runRollout(
 }
 
 /** Puts the start weights back: config, then (unless nothing changed) one more `up`. */
+/**
+ * The rollback's `up`. An update we just cancelled may still hold the stack's lock for a moment
+ * (the engine finishing its cancellation), or may have died holding it (its process gone): the
+ * first is waited for, the second removed, and the `up` tried again, for at most
+ * ROLLBACK_LOCK_WAIT_MS. A lock held by a live process past that is an error.
+ */
+async function rollbackUp(
+  ports: Ports,
+  clock: ClockPort,
+): Promise<{ outputWeights?: Weights }> {
+  const deadline = clock.now() + ROLLBACK_LOCK_WAIT_MS;
+  const never = new AbortController().signal;
+  for (;;) {
+    try {
+      return await ports.stack.up();
+    } catch (e) {
+      if (!ports.stack.isLockedError(e) || clock.now() >= deadline) {
+        throw e;
+      }
+      if (!(await ports.stack.releaseStaleLock(e))) {
+        await clock.sleep(1000, never);
+      }
+    }
+  }
+}
+
 async function rollBack(
   start: Weights,
   stop: Stop,
@@ -238,7 +272,7 @@ async function rollBack(
       return stop.interrupted ? "interrupted" : "refused";
     }
     // Not cancellable: a rollback cut short would leave the cluster between two splits.
-    const { outputWeights } = await ports.stack.up();
+    const { outputWeights } = await rollbackUp(ports, clock);
     report.rollback = { ok: true, upSeconds: (clock.now() - t0) / 1000 };
     if (outputWeights && !sameWeights(outputWeights, start)) {
       throw new Error(

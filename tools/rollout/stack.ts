@@ -3,6 +3,7 @@
 // set by path as `pulumi config set --path` does), so the stack's state is the single source of
 // truth at every step: nothing in the cluster is edited behind the engine's back.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import {
   ConcurrentUpdateError,
@@ -101,5 +102,29 @@ export class AutomationStack implements StackPort {
 
   isLockedError(e: unknown): boolean {
     return e instanceof ConcurrentUpdateError;
+  }
+
+  async releaseStaleLock(e: unknown): Promise<boolean> {
+    // The engine names the lock's owner: "created by <user>@<host> (pid <n>) at <time>".
+    const owner = / created by [^@\s]+@(\S+) \(pid (\d+)\)/.exec(String(e));
+    if (
+      !owner ||
+      owner[1] !== os.hostname() ||
+      processAlive(Number(owner[2]))
+    ) {
+      return false;
+    }
+    await this.stack.cancel();
+    return true;
+  }
+}
+
+/** Whether a process of this host exists (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
