@@ -3,7 +3,8 @@
 // the pinned Istio builds against, GATEWAY_API_VERSION); a field we do not set is left out.
 // Retries (HTTPRouteRule.retry) are only in the experimental channel of that version, and the
 // API has no fault injection: the config refuses both in gateway-api mode.
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
+import { customResource } from "./customResource";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Mesh } from "./mesh";
 
@@ -149,21 +150,12 @@ export function gatewayApiResource<K extends GatewayApiKind>(
     readonly dependsOn?: readonly pulumi.Resource[];
   },
 ): k8s.apiextensions.CustomResource {
-  return new k8s.apiextensions.CustomResource(
-    name,
-    {
-      apiVersion: GATEWAY_API_VERSIONS[args.kind],
-      kind: args.kind,
-      metadata: args.metadata,
-      spec: args.spec,
-    },
-    {
-      parent: opts.parent,
-      dependsOn: [
-        ...(opts.dependsOn ?? []),
-        ...(opts.mesh.gatewayApiCrds ? [opts.mesh.gatewayApiCrds] : []),
-        opts.mesh.istiod,
-      ],
-    },
-  );
+  return customResource(name, GATEWAY_API_VERSIONS, args, {
+    parent: opts.parent,
+    dependsOn: [
+      ...(opts.dependsOn ?? []),
+      ...(opts.mesh.gatewayApiCrds ? [opts.mesh.gatewayApiCrds] : []),
+      opts.mesh.istiod,
+    ],
+  });
 }

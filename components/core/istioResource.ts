@@ -1,5 +1,6 @@
 // The one way this stack makes an Istio custom resource.
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
+import { customResource } from "./customResource";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Mesh } from "./mesh";
 import {
@@ -37,17 +38,8 @@ export function istioResource<K extends IstioKind>(
   args: IstioResourceArgs<K>,
   opts: IstioResourceOptions,
 ): k8s.apiextensions.CustomResource {
-  return new k8s.apiextensions.CustomResource(
-    name,
-    {
-      apiVersion: ISTIO_API_VERSIONS[args.kind],
-      kind: args.kind,
-      metadata: args.metadata,
-      spec: args.spec,
-    },
-    {
-      parent: opts.parent,
-      dependsOn: [...(opts.dependsOn ?? []), opts.mesh.crds, opts.mesh.istiod],
-    },
-  );
+  return customResource(name, ISTIO_API_VERSIONS, args, {
+    parent: opts.parent,
+    dependsOn: [...(opts.dependsOn ?? []), opts.mesh.crds, opts.mesh.istiod],
+  });
 }
