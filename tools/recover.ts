@@ -31,6 +31,7 @@ import { execFileSync, type ExecFileSyncOptions } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { pulumiRunsHere } from "./pulumiLock";
 
 /** What `pulumi stack export` says of an operation the killed run left pending. */
 interface PendingOperation {
@@ -128,12 +129,7 @@ function releaseLock(dir: string, project: string): void {
       log(`unreadable lock ${f} (its write was cut short)`);
       continue;
     }
-    const comm = `/proc/${lock.pid}/comm`;
-    if (
-      lock.hostname === os.hostname() &&
-      fs.existsSync(comm) &&
-      fs.readFileSync(comm, "utf8").trim() === "pulumi"
-    ) {
+    if (lock.hostname === os.hostname() && pulumiRunsHere(lock.pid)) {
       throw new Error(
         `the stack is locked by pulumi (pid ${lock.pid}), which is still running: let it finish`,
       );

@@ -13,6 +13,7 @@ import {
 import type { Weights } from "./plan";
 import type { Dataplane, RoutingApi } from "./promql";
 import type { StackPort } from "./runner";
+import { lockOwner, pulumiRunsHere } from "../pulumiLock";
 
 /** What the rollout needs from the deployed stack's outputs. */
 export interface StackFacts {
@@ -105,26 +106,11 @@ export class AutomationStack implements StackPort {
   }
 
   async releaseStaleLock(e: unknown): Promise<boolean> {
-    // The engine names the lock's owner: "created by <user>@<host> (pid <n>) at <time>".
-    const owner = / created by [^@\s]+@(\S+) \(pid (\d+)\)/.exec(String(e));
-    if (
-      !owner ||
-      owner[1] !== os.hostname() ||
-      processAlive(Number(owner[2]))
-    ) {
+    const owner = lockOwner(String(e));
+    if (!owner || owner.host !== os.hostname() || pulumiRunsHere(owner.pid)) {
       return false;
     }
     await this.stack.cancel();
     return true;
-  }
-}
-
-/** Whether a process of this host exists (signal 0 checks without sending anything). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
