@@ -4,7 +4,6 @@
 // it wrote on the Gateway API and policy objects, and the config of the proxy that applies the
 // canary (the frontend's sidecar, or the namespace's waypoint in ambient), of the ingress gateway
 // and, in ambient, of ztunnel. A weight shift must update one resource and move that proxy's split.
-import { execFileSync } from "child_process";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import {
   analyze,
@@ -31,6 +30,7 @@ import {
   pods,
   proxyConfig,
 } from "./controlPlane";
+import type { Dataplane, RoutingApi } from "../../components/core";
 import type { KubeObject } from "./kubeClient";
 import { checkDestroyed } from "./lifecycle";
 import {
@@ -38,7 +38,9 @@ import {
   httpConnectionManagers,
   protoMillis,
   type ProxyConfig,
+  inboundRbac,
   rbacPolicies,
+  readZtunnelConfig,
 } from "./xds";
 
 const DEMO = "mesh-demo";
@@ -47,9 +49,6 @@ const XDS_BIN = env("TESTBED_XDS");
 const XDS_ADDRESS = env("ISTIOD_XDS");
 const spiffe = (ns: string, sa: string) =>
   `spiffe://cluster.local/ns/${ns}/sa/${sa}`;
-
-type Dataplane = "sidecar" | "ambient";
-type RoutingApi = "istio" | "gateway-api";
 
 /** The config the mode stacks share: 80/20 with a header canary, 10 % mirrored to v2, Bookinfo. */
 const MODE_CONFIG: Array<[string, string]> = [
@@ -106,25 +105,14 @@ function versionCluster(
     : `outbound|80|${subset}|${host}`;
 }
 
-/** What istiod sends a ztunnel (delta ADS: workload addresses and L4 authorizations). */
-function ztunnelConfig(pod: KubeObject): {
-  addresses: any[];
-  authorizations: any[];
-} {
-  const out = execFileSync(
+/** What istiod sends this ztunnel pod now. */
+const ztunnelConfig = (pod: KubeObject) =>
+  readZtunnelConfig(
     XDS_BIN,
-    [
-      "--kubeconfig",
-      KUBECONFIG,
-      "--xds",
-      XDS_ADDRESS,
-      "--ztunnel",
-      `${pod.metadata.namespace}/${pod.metadata.name}`,
-    ],
-    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+    KUBECONFIG,
+    XDS_ADDRESS,
+    `${pod.metadata.namespace}/${pod.metadata.name}`,
   );
-  return JSON.parse(out);
-}
 
 /** The status conditions istiod wrote on an object, as "Type=Status" strings. */
 function conditions(obj: KubeObject | undefined, parent = false): string[] {
@@ -132,6 +120,24 @@ function conditions(obj: KubeObject | undefined, parent = false): string[] {
     ? (obj?.status?.parents ?? []).flatMap((p: any) => p.conditions ?? [])
     : (obj?.status?.conditions ?? []);
   return list.map((c: any) => `${c.type}=${c.status}`);
+}
+
+/** An app namespace carries the mesh labels of its data plane, and not the other's. */
+async function checkMeshLabels(
+  ns: string,
+  dataplane: Dataplane,
+): Promise<void> {
+  const labels: Record<string, string> =
+    (await kube.get(`/api/v1/namespaces/${ns}`))?.metadata.labels ?? {};
+  check(
+    dataplane === "ambient"
+      ? labels["istio.io/dataplane-mode"] === "ambient" &&
+          labels["istio.io/use-waypoint"] === "waypoint" &&
+          !labels["istio-injection"]
+      : labels["istio-injection"] === "enabled" &&
+          !labels["istio.io/dataplane-mode"],
+    `${ns} is labelled ${JSON.stringify(labels)}`,
+  );
 }
 
 /** Every pod of the app namespaces: no sidecar (ambient) or injected (sidecar), and Ready. */
@@ -229,16 +235,7 @@ async function modeScenario(
 
       // Namespaces, pods and the node agents.
       for (const ns of APP_NAMESPACES) {
-        const labels: Record<string, string> =
-          (await kube.get(`/api/v1/namespaces/${ns}`))?.metadata.labels ?? {};
-        check(
-          ambient
-            ? labels["istio.io/dataplane-mode"] === "ambient" &&
-                labels["istio.io/use-waypoint"] === "waypoint" &&
-                !labels["istio-injection"]
-            : labels["istio-injection"] === "enabled",
-          `${ns} is labelled ${JSON.stringify(labels)}`,
-        );
+        await checkMeshLabels(ns, dataplane);
       }
       log(
         await eventually(
@@ -248,11 +245,17 @@ async function modeScenario(
         ).then((x) => x.value),
       );
       if (ambient) {
-        for (const app of ["ztunnel", "istio-cni-node"]) {
-          const list = await pods("istio-system", { "k8s-app": app });
-          const alt =
-            list.length > 0 ? list : await pods("istio-system", { app });
-          check(alt.length > 0, `no ${app} pods`);
+        // The charts' DaemonSets: a Ready pod on every node.
+        for (const name of ["ztunnel", "istio-cni-node"]) {
+          const ds = await kube.get(
+            `/apis/apps/v1/namespaces/istio-system/daemonsets/${name}`,
+          );
+          const st = ds?.status ?? {};
+          check(
+            st.desiredNumberScheduled > 0 &&
+              st.numberReady === st.desiredNumberScheduled,
+            `DaemonSet ${name}: ${st.numberReady ?? 0} of ${st.desiredNumberScheduled ?? 0} pods Ready`,
+          );
         }
       }
 
@@ -264,9 +267,6 @@ async function modeScenario(
           ["bookinfo", "reviews"],
           ["istio-ingress", "ingress-routes"],
         ]) {
-          const obj = await kube.get(
-            `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/${route}`,
-          );
           const got = await eventually(`${ns}/${route} accepted`, async () => {
             const o = await kube.get(
               `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/${route}`,
@@ -278,7 +278,6 @@ async function modeScenario(
             );
             return c;
           });
-          check(obj, `no HTTPRoute ${ns}/${route}`);
           log(`HTTPRoute ${ns}/${route}: ${got.value.join(", ")}`);
         }
       }
@@ -393,17 +392,13 @@ async function modeScenario(
       );
 
       // Who may call the backend, where it is enforced.
-      const rbacHcms = ambient
-        ? [waypointChain(cfg, backend, 80)]
-        : httpConnectionManagers(
-            proxyConfig(
-              await podOf(DEMO, { app: "backend", version: "v1" }),
-            ).listeners.find((l) => l.name === "virtualInbound"),
+      const rules = ambient
+        ? rbacPolicies([waypointChain(cfg, backend, 80)])
+        : inboundRbac(
+            proxyConfig(await podOf(DEMO, { app: "backend", version: "v1" })),
             8080,
           );
-      const allow = rbacPolicies(rbacHcms).filter((p) =>
-        /backend-allow/.test(p.name),
-      );
+      const allow = rules.filter((p) => /backend-allow/.test(p.name));
       check(
         allow.length === 1 &&
           JSON.stringify(allow[0].principals) ===
@@ -599,13 +594,7 @@ async function switchScenario(
           120_000,
         );
         log(`${value} (${seconds.toFixed(1)} s after the up)`);
-        const labels: Record<string, string> =
-          (await kube.get(`/api/v1/namespaces/${ns}`))?.metadata.labels ?? {};
-        check(
-          labels["istio-injection"] === "enabled" &&
-            !labels["istio.io/dataplane-mode"],
-          `${ns} is labelled ${JSON.stringify(labels)}`,
-        );
+        await checkMeshLabels(ns, "sidecar");
       }
       const daemonSets = await kube.list(
         "/apis/apps/v1/namespaces/istio-system/daemonsets",

@@ -32,6 +32,36 @@ export function readProxyConfig(
   };
 }
 
+/** What istiod sends a ztunnel: workload and service addresses, and L4 authorizations. */
+export interface ZtunnelConfig {
+  addresses: any[];
+  authorizations: any[];
+}
+
+/** Reads it for `<namespace>/<ztunnel pod>` over delta ADS, as ztunnel asks (testbed-xds --ztunnel). */
+export function readZtunnelConfig(
+  xdsBin: string,
+  kubeconfig: string,
+  xdsAddress: string,
+  pod: string,
+): ZtunnelConfig {
+  const out = execFileSync(
+    xdsBin,
+    ["--kubeconfig", kubeconfig, "--xds", xdsAddress, "--ztunnel", pod],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 30_000,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const doc = JSON.parse(out) as Partial<ZtunnelConfig>;
+  return {
+    addresses: doc.addresses ?? [],
+    authorizations: doc.authorizations ?? [],
+  };
+}
+
 /** Istio's name of the outbound cluster of one subset (or of the whole service, subset ""). */
 export function outboundCluster(
   host: string,

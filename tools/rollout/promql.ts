@@ -23,8 +23,9 @@
 // service.istio.io/canonical-revision, app.kubernetes.io/version, then version) and
 // destination_version, the same in both routing modes.
 
-export type Dataplane = "sidecar" | "ambient";
-export type RoutingApi = "istio" | "gateway-api";
+import type { Dataplane, RoutingApi } from "../../components/core/mesh";
+
+export type { Dataplane, RoutingApi };
 
 export interface MetricTarget {
   readonly dataplane: Dataplane;
