@@ -73,10 +73,14 @@ else
   tmp=$(mktemp -d "$CACHE/.kwok-$KWOK_VERSION-XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/bin"; chmod 755 "$tmp"
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  time_build "kwok $KWOK_VERSION" \
-    bash -c 'cd "$1" && "$2" build -mod=readonly -trimpath -ldflags "-s -w" -o "$3" sigs.k8s.io/kwok/cmd/kwok' \
-    _ "$KWOK_MOD" "$GO" "$tmp/bin/kwok"
+  if standin_build; then
+    time_build "kwok $KWOK_VERSION (stand-in)" standin_exec "$tmp/bin/kwok" "kwok version $KWOK_VERSION (stand-in)"
+  else
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    time_build "kwok $KWOK_VERSION" \
+      bash -c 'cd "$1" && "$2" build -mod=readonly -trimpath -ldflags "-s -w" -o "$3" sigs.k8s.io/kwok/cmd/kwok' \
+      _ "$KWOK_MOD" "$GO" "$tmp/bin/kwok"
+  fi
   "$tmp/bin/kwok" --version >&2 || true
   rm -rf "$KWOK_DIR"
   mv -T "$tmp" "$KWOK_DIR"

@@ -10,7 +10,8 @@
 #   --force           rebuild even if the cached binaries exist
 #
 # Output (cached outside the repo, keyed by version; skipped when present and current):
-#   $CACHE/pulumi-<PULUMI_VERSION>/bin/{pulumi,pulumi-language-nodejs}
+#   $CACHE/pulumi-<PULUMI_VERSION>/bin/{pulumi,pulumi-language-nodejs}  (the latter is the options
+#       shim, langhost-options.sh, starting the real host in libexec/pulumi-language-nodejs)
 #   $CACHE/kubernetes-v<KUBERNETES_PLUGIN_VERSION>/bin/pulumi-resource-kubernetes
 #   $CACHE/random-<RANDOM_VERSION>/bin/pulumi-resource-random   (only if buildable)
 # with CACHE=${SERVICE_MESH_TESTBED_CACHE:-$HOME/.cache/service-mesh-testbed}.
@@ -75,7 +76,7 @@ KUBE_CMD=cmd/pulumi-resource-kubernetes
 TB_NAME=build-pulumi
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-parse_build_args "${BASH_SOURCE[0]}" 2,23 "$@"
+parse_build_args "${BASH_SOURCE[0]}" 2,25 "$@"
 
 # Pulumi module versions from the proxy here are partly missing from its checksum database
 # (e.g. pkg/v3@v3.248.0: sumdb lookup 404), so the checksum database is skipped for them. Every
@@ -109,9 +110,10 @@ modjson() {
   (cd "$dir" && "$GO" mod download -json "$2") | sed -n "s/^[[:space:]]*\"$3\": \"\(.*\)\",\{0,1\}$/\1/p" | head -n1
 }
 
-# Is module@version served by the proxy? (no download of the zip)
+# Is module@version served by the proxy? (no download of the zip; a stand-in build never asks)
 mod_available() {
   local out
+  if standin_build; then log "  $1: not asked (stand-in build)"; return 1; fi
   mkdir -p "$QDIR"
   out=$(cd "$QDIR" && "$GO" mod download -json "$1" 2>&1 |
     sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | sed 's/\\[nt]/ /g' | head -n1) || true
@@ -248,41 +250,59 @@ gobuild() { # moddir out ldflags-extra pkg
   (cd "$1" && "$GO" build -mod=readonly -trimpath -ldflags "-s -w $3" -o "$2" "$4")
 }
 
+# prepare_module, unless a stand-in build (standin.sh), which needs no module.
+build_module() { # dir kind [populate]
+  if standin_build; then echo "$CACHE/.standin-no-module"; return; fi
+  prepare_module "$@"
+}
+
+# gobuild, or a stand-in (standin.sh) printing the version the ldflags would stamp.
+build_bin() { # moddir out ldflags-extra pkg
+  if standin_build; then standin_exec "$2" "${3##*=} (stand-in)"; return; fi
+  gobuild "$@"
+}
+
 TOTAL0=$SECONDS
 TMPS=()
 cleanup() { local t; for t in "${TMPS[@]}"; do rm -rf "$t"; done; }
 trap cleanup EXIT
 
 # --- pulumi CLI + Node.js language host -------------------------------------------------------
+# Layout: bin/pulumi, bin/pulumi-language-nodejs = the Pulumi.yaml options shim
+# (langhost-options.sh), libexec/pulumi-language-nodejs = the real host the shim starts.
 PULUMI_STAMP="pulumi $PULUMI_VERSION (github.com/pulumi/pulumi/pkg/v3)
 pulumi-language-nodejs $LANGHOST_SDK_VERSION (github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)"
-if is_current "$PULUMI_DIR" "$PULUMI_STAMP" pulumi pulumi-language-nodejs; then
+HOST=pulumi-language-nodejs
+# A cache from before the shim has the real host in bin/ and no libexec/: move it there (the shim
+# is installed below). A cold cache has neither, and a current one has the shim in bin/.
+if [ -f "$PULUMI_DIR/bin/$HOST" ] && [ ! -e "$PULUMI_DIR/libexec/$HOST" ] &&
+  ! grep -qs "langhost-options" "$PULUMI_DIR/bin/$HOST"; then
+  log "pulumi $PULUMI_VERSION: moving the language host from bin/ to libexec/ (cache from before the options shim)"
+  mkdir -p "$PULUMI_DIR/libexec"
+  mv "$PULUMI_DIR/bin/$HOST" "$PULUMI_DIR/libexec/$HOST"
+fi
+if is_current "$PULUMI_DIR" "$PULUMI_STAMP" pulumi && [ -x "$PULUMI_DIR/libexec/$HOST" ]; then
   log "pulumi $PULUMI_VERSION: cached in $PULUMI_DIR"
 else
   need_go
   tmp=$(mktemp -d "$CACHE/.pulumi-$PULUMI_VERSION-XXXXXX"); TMPS+=("$tmp")
-  mkdir -p "$tmp/bin"
-  moddir=$(prepare_module "$CLI_MOD" cli); case $moddir in "$CACHE"/.mod-*) TMPS+=("$moddir") ;; esac
-  time_build "pulumi $PULUMI_VERSION" gobuild "$moddir" "$tmp/bin/pulumi" \
+  mkdir -p "$tmp/bin" "$tmp/libexec"
+  moddir=$(build_module "$CLI_MOD" cli); case $moddir in "$CACHE"/.mod-*) TMPS+=("$moddir") ;; esac
+  time_build "pulumi $PULUMI_VERSION" build_bin "$moddir" "$tmp/bin/pulumi" \
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-  moddir=$(prepare_module "$LANGHOST_MOD" langhost); case $moddir in "$CACHE"/.mod-*) TMPS+=("$moddir") ;; esac
-  mkdir -p "$tmp/libexec"
-  time_build "pulumi-language-nodejs $LANGHOST_SDK_VERSION" gobuild "$moddir" "$tmp/libexec/pulumi-language-nodejs" \
+  moddir=$(build_module "$LANGHOST_MOD" langhost); case $moddir in "$CACHE"/.mod-*) TMPS+=("$moddir") ;; esac
+  time_build "$HOST $LANGHOST_SDK_VERSION" build_bin "$moddir" "$tmp/libexec/$HOST" \
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK_VERSION" \
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+  install -m 0755 "$HERE/langhost-options.sh" "$tmp/bin/$HOST"
   log "pulumi version: $("$tmp/bin/pulumi" version)"
   printf '%s\n' "$PULUMI_STAMP" >"$tmp/BUILD-INFO"
   install_dir "$tmp" "$PULUMI_DIR"
 fi
-
-# The host's Pulumi.yaml options shim (see langhost-options.sh), refreshed on every run; a cache
-# from before the shim has the real host in bin/, which moves to libexec/.
-if ! grep -qs "langhost-options" "$PULUMI_DIR/bin/pulumi-language-nodejs"; then
-  mkdir -p "$PULUMI_DIR/libexec"
-  mv "$PULUMI_DIR/bin/pulumi-language-nodejs" "$PULUMI_DIR/libexec/pulumi-language-nodejs"
-fi
-install -m 0755 "$HERE/langhost-options.sh" "$PULUMI_DIR/bin/pulumi-language-nodejs"
+# The shim is the repo's file: refreshed when it changed (or after the move above).
+cmp -s "$HERE/langhost-options.sh" "$PULUMI_DIR/bin/$HOST" ||
+  install -m 0755 "$HERE/langhost-options.sh" "$PULUMI_DIR/bin/$HOST"
 
 # --- Kubernetes provider -------------------------------------------------------------------------
 KUBE_STAMP="pulumi-resource-kubernetes $KUBERNETES_PLUGIN_VERSION (github.com/pulumi/pulumi-kubernetes/provider/v4@$KUBERNETES_MODULE_VERSION)"
@@ -292,14 +312,16 @@ else
   need_go
   tmp=$(mktemp -d "$CACHE/.kubernetes-XXXXXX"); TMPS+=("$tmp")
   mkdir -p "$tmp/bin" "$tmp/src"
-  moddir=$(prepare_module "$KUBE_MOD" kube populate_kube); case $moddir in "$CACHE"/.mod-*) TMPS+=("$moddir") ;; esac
+  moddir=$(build_module "$KUBE_MOD" kube populate_kube); case $moddir in "$CACHE"/.mod-*) TMPS+=("$moddir") ;; esac
   # Writable copy: wrapper go.mod/go.sum + the provider's main package, then generate.
-  cp "$moddir/go.mod" "$moddir/go.sum" "$tmp/src/"
-  populate_kube "$tmp/src"
-  rm -f "$tmp/src/$KUBE_CMD"/*-embed.json
-  kube_generate() { (cd "$tmp/src/$KUBE_CMD" && VERSION=$KUBERNETES_PLUGIN_VERSION "$GO" run -mod=readonly ./generate.go); }
-  time_build "kubernetes schema generation" kube_generate
-  time_build "pulumi-resource-kubernetes $KUBERNETES_PLUGIN_VERSION" gobuild "$tmp/src" \
+  kube_generate() {
+    cp "$moddir/go.mod" "$moddir/go.sum" "$tmp/src/"
+    populate_kube "$tmp/src"
+    rm -f "$tmp/src/$KUBE_CMD"/*-embed.json
+    (cd "$tmp/src/$KUBE_CMD" && VERSION=$KUBERNETES_PLUGIN_VERSION "$GO" run -mod=readonly ./generate.go)
+  }
+  standin_build || time_build "kubernetes schema generation" kube_generate
+  time_build "pulumi-resource-kubernetes $KUBERNETES_PLUGIN_VERSION" build_bin "$tmp/src" \
     "$tmp/bin/pulumi-resource-kubernetes" \
     "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PLUGIN_VERSION" \
     "./$KUBE_CMD"

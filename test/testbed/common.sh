@@ -3,10 +3,16 @@
 
 log() { printf '[%s] %s\n' "$TB_NAME" "$*" >&2; }
 
-# The Go toolchain, looked up only when something must be built (a warm run needs none).
+# shellcheck source=standin.sh
+source "$(dirname "${BASH_SOURCE[0]}")/standin.sh"
+
+# The Go toolchain, looked up only when something must be built (a warm run needs none). A
+# stand-in build (standin.sh) uses none: GO=false, so a go call that slipped past the stand-in
+# steps fails the run.
 GO=
 need_go() {
   [ -z "$GO" ] || return 0
+  if standin_build; then GO=false; log "stand-in build (TESTBED_STANDIN_BUILD=1): no Go toolchain"; return 0; fi
   if command -v go >/dev/null 2>&1; then GO=$(command -v go)
   elif [ -x /usr/local/go/bin/go ]; then GO=/usr/local/go/bin/go
   else echo "$TB_NAME.sh: no Go toolchain (go on PATH or /usr/local/go/bin/go)" >&2; exit 1; fi
