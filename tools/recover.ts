@@ -9,9 +9,10 @@
 //    EOF". An empty one holds nothing, so it is deleted (the checkpoint itself is the previous,
 //    complete one).
 // 2. The stack's lock, left by the killed process: every later command fails with "the stack is
-//    currently locked". On a file backend the lock names its process: if that process still runs
-//    here, this refuses; otherwise it runs `pulumi cancel`, which deletes the lock. On other
-//    backends it only says what to do: it cannot see who holds the lock.
+//    currently locked". On a file backend the lock names its process: unless that process is
+//    proven gone (tools/pulumiLock.ts), this refuses, and a lock taken on another host is removed
+//    only with --force-unlock-other-host; otherwise it runs `pulumi cancel`, which deletes the
+//    lock. On other backends it only says what to do: it cannot see who holds the lock.
 // 3. Pending operations: `pulumi refresh --clear-pending-creates` drops the pending creates
 //    (`pulumi up` then creates those objects again; the provider applies with server-side apply,
 //    so an object that already exists is taken over, not refused) and settles the others.
@@ -31,7 +32,7 @@ import { execFileSync, type ExecFileSyncOptions } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { pulumiRunsHere } from "./pulumiLock";
+import { judgeStackLock } from "./pulumiLock";
 
 /** What `pulumi stack export` says of an operation the killed run left pending. */
 interface PendingOperation {
@@ -60,6 +61,8 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const stack = arg("--stack") ?? process.env.STACK ?? "dev";
+/** Remove a lock taken on another host, which this host cannot check (dangerous). */
+const forceOtherHost = process.argv.includes("--force-unlock-other-host");
 const log = (msg: string) => process.stdout.write(`[recover] ${msg}\n`);
 
 function run(
@@ -129,14 +132,19 @@ function releaseLock(dir: string, project: string): void {
       log(`unreadable lock ${f} (its write was cut short)`);
       continue;
     }
-    if (lock.hostname === os.hostname() && pulumiRunsHere(lock.pid)) {
+    const verdict = judgeStackLock(
+      { host: lock.hostname, pid: lock.pid },
+      { forceOtherHost },
+    );
+    if (!verdict.stale) {
       throw new Error(
-        `the stack is locked by pulumi (pid ${lock.pid}), which is still running: let it finish`,
+        `the stack's lock (since ${lock.timestamp}) may still be held: ${verdict.reason}; let it finish` +
+          (lock.hostname === os.hostname()
+            ? ""
+            : `, or, if nothing runs on the stack there, pass --force-unlock-other-host`),
       );
     }
-    log(
-      `stale lock of pid ${lock.pid} on ${lock.hostname} since ${lock.timestamp}`,
-    );
+    log(`stale lock since ${lock.timestamp}: ${verdict.reason}`);
   }
   pulumi("cancel", "--yes");
   log("lock removed (pulumi cancel)");

@@ -3,7 +3,6 @@
 // set by path as `pulumi config set --path` does), so the stack's state is the single source of
 // truth at every step: nothing in the cluster is edited behind the engine's back.
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   ConcurrentUpdateError,
@@ -13,7 +12,12 @@ import {
 import type { Weights } from "./plan";
 import type { Dataplane, RoutingApi } from "./promql";
 import type { StackPort } from "./runner";
-import { lockOwner, pulumiRunsHere } from "../pulumiLock";
+import {
+  type HostFacts,
+  judgeStackLock,
+  lockOwner,
+  THIS_HOST,
+} from "../pulumiLock";
 
 /** What the rollout needs from the deployed stack's outputs. */
 export interface StackFacts {
@@ -105,9 +109,16 @@ export class AutomationStack implements StackPort {
     return e instanceof ConcurrentUpdateError;
   }
 
-  async releaseStaleLock(e: unknown): Promise<boolean> {
+  async releaseStaleLock(
+    e: unknown,
+    host: HostFacts = THIS_HOST,
+  ): Promise<boolean> {
     const owner = lockOwner(String(e));
-    if (!owner || owner.host !== os.hostname() || pulumiRunsHere(owner.pid)) {
+    // Only a holder proven gone; never another host's lock (this host cannot see its processes).
+    if (
+      !owner ||
+      !judgeStackLock(owner, { forceOtherHost: false }, host).stale
+    ) {
       return false;
     }
     await this.stack.cancel();
