@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Bookinfo, DemoApp } from "./components/apps";
 import {
   bookinfoPolicies,
+  planGatewayApiCrds,
+  readInstalledGatewayApi,
   readRawConfig,
   routingPolicyFor,
   validateConfig,
@@ -14,12 +16,34 @@ import {
 import {
   forceApply,
   GATEWAY_HTTP_PORT,
+  gatewayApiVersionFor,
   gatewayPrincipal,
+  istioMinor,
+  needsGatewayApi,
 } from "./components/core";
 import { IngressGateway, IstioControlPlane } from "./components/istio";
 import { Observability } from "./components/observability";
 
 const config = validateConfig(readRawConfig(pulumi.getProject()));
+
+// The Gateway API CRDs are the cluster's, not the stack's: read what the cluster has before any
+// change, and refuse (nothing deployed) a bundle older than the one the pinned Istio needs.
+let routing = config.routing;
+if (needsGatewayApi(config.istio.dataplane, routing.api)) {
+  const plan = planGatewayApiCrds(
+    routing,
+    gatewayApiVersionFor(config.istio.version),
+    istioMinor(config.istio.version),
+    readInstalledGatewayApi(process.env.SERVICE_MESH_KUBECTL ?? "kubectl"),
+  );
+  if (plan.action === "refuse") {
+    throw new pulumi.RunError(
+      `Gateway API CRDs (nothing was deployed): ${plan.reason}`,
+    );
+  }
+  pulumi.log.info(plan.note);
+  routing = { ...routing, gatewayApiCrds: plan.action };
+}
 
 // The stack's config owns every field it declares: a hand edit is undone by `pulumi up
 // --refresh`, and an object left behind by an interrupted `up` is taken back by the next one
@@ -27,13 +51,29 @@ const config = validateConfig(readRawConfig(pulumi.getProject()));
 pulumi.runtime.registerStackTransformation(forceApply);
 
 // The current kubectl context (KUBECONFIG), made explicit so every resource names its provider.
-const provider = new k8s.Provider("k8s", {});
+// enablePatchForce: every server-side apply takes back the fields the stack declares, including
+// those of remote components' children (the Gateway API CRDs), which the stack transformation
+// above never sees. Creating an object that already exists fails (AlreadyExists, provider 4.29+):
+// the stack never takes over an object it did not create; one that its own interrupted `up`
+// created is recorded by `npm run recover` (pulumi refresh --import-pending-creates).
+const provider = new k8s.Provider("k8s", { enablePatchForce: true });
+// Cluster-wide objects shared with other teams (the Gateway API CRDs, at the bundle the stack
+// pins) are adopted when they exist: the same cluster and context as `provider`.
+const sharedObjectsProvider =
+  needsGatewayApi(config.istio.dataplane, routing.api) &&
+  routing.gatewayApiCrds === "install"
+    ? new k8s.Provider("k8s-shared-objects", {
+        enablePatchForce: true,
+        upsertExistingObjects: true,
+      })
+    : undefined;
 
 const istio = new IstioControlPlane(
   "istio",
   {
     istio: config.istio,
-    routing: config.routing,
+    routing,
+    sharedObjectsProvider,
     mtlsMode: config.security.mtlsMode,
     cni: config.security.cni,
     tracing: config.observability.jaeger.enabled,

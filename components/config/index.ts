@@ -2,6 +2,7 @@
 export * from "./app";
 export * from "./bookinfo";
 export { ConfigError } from "./checker";
+export * from "./gatewayApiCrds";
 export * from "./istio";
 export * from "./meshConfig";
 export * from "./observability";

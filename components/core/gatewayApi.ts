@@ -8,11 +8,33 @@ import { customResource } from "./customResource";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Mesh } from "./mesh";
 
-/** The Gateway API release Istio 1.30 builds against (its go.mod), standard channel. */
-export const GATEWAY_API_VERSION = "v1.5.1";
+/**
+ * The Gateway API release each Istio minor this program knows builds against (Istio's go.mod;
+ * 1.31's upgrade notes: "Gateway API v1.6"), standard channel.
+ */
+export const GATEWAY_API_FOR_ISTIO: Readonly<Record<string, string>> = {
+  "1.30": "v1.5.1",
+  "1.31": "v1.6.0",
+};
 
-/** The official release manifest of the standard channel at GATEWAY_API_VERSION. */
-export const GATEWAY_API_CRDS_URL = `https://github.com/kubernetes-sigs/gateway-api/releases/download/${GATEWAY_API_VERSION}/standard-install.yaml`;
+/** The Gateway API release of the oldest Istio minor this program knows (the field set it emits). */
+export const GATEWAY_API_VERSION = GATEWAY_API_FOR_ISTIO["1.30"];
+
+/** `1.30` of `1.30.4`. */
+export const istioMinor = (version: string): string =>
+  version.split(".").slice(0, 2).join(".");
+
+/** The Gateway API release an Istio version builds against (the newest known for a newer minor). */
+export function gatewayApiVersionFor(istioVersion: string): string {
+  return (
+    GATEWAY_API_FOR_ISTIO[istioMinor(istioVersion)] ??
+    Object.values(GATEWAY_API_FOR_ISTIO).at(-1)!
+  );
+}
+
+/** The official release manifest of the standard channel at `version`. */
+export const gatewayApiCrdsUrl = (version: string): string =>
+  `https://github.com/kubernetes-sigs/gateway-api/releases/download/${version}/standard-install.yaml`;
 
 /** Istio's GatewayClasses: `istio` deploys an ingress proxy, `istio-waypoint` an L7 waypoint. */
 export type GatewayClassName = "istio" | "istio-waypoint";

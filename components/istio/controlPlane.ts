@@ -3,7 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   chartRelease,
-  GATEWAY_API_CRDS_URL,
+  gatewayApiCrdsUrl,
+  gatewayApiVersionFor,
   ISTIO_NAMESPACE,
   istioResource,
   type Mesh,
@@ -23,8 +24,19 @@ import {
 export interface IstioControlPlaneArgs {
   /** Chart source, images, istiod sizing and the data plane mode (validated config). */
   readonly istio: IstioConfig;
-  /** The routing API and the Gateway API CRDs' source. Defaults to Istio's API. */
+  /**
+   * The routing API and what the stack does with the Gateway API CRDs: `install` (apply the
+   * pinned bundle, adopting the same bundle if the cluster has it) or `cluster` (use the
+   * cluster's). Defaults to Istio's API and install. index.ts decides install or cluster from
+   * what the cluster has (config/gatewayApiCrds.ts).
+   */
   readonly routing?: RoutingConfig;
+  /**
+   * The provider for cluster-wide objects the stack shares with other teams (the Gateway API
+   * CRDs): one that adopts an object that already exists (upsertExistingObjects) instead of
+   * failing with AlreadyExists. Defaults to the component's provider.
+   */
+  readonly sharedObjectsProvider?: k8s.Provider;
   /** Mesh-wide mTLS mode of the root namespace's PeerAuthentication. Defaults to STRICT. */
   readonly mtlsMode?: MtlsMode;
   /** Install istio-cni (between base and istiod) so pods need no privileged init container; ambient always installs it. Defaults to false. */
@@ -110,12 +122,24 @@ export class IstioControlPlane extends pulumi.ComponentResource {
       needsGatewayApi(dataplane, routing.api) &&
       routing.gatewayApiCrds === "install"
     ) {
-      // Cluster-scoped and independent of Istio's own CRDs; the official release manifest
-      // unless config names a local copy.
+      // Cluster-scoped and shared with every team: deleting a CRD deletes every object of its
+      // kind, so they outlive the stack (retainOnDelete, which the engine passes on to the
+      // component's children), and one the cluster already has is adopted, not refused. The
+      // official release manifest unless config names a local copy.
       this.gatewayApiCrds = new k8s.yaml.v2.ConfigFile(
         `${name}-gateway-api-crds`,
-        { file: routing.gatewayApiCrdsFile ?? GATEWAY_API_CRDS_URL },
-        { parent: this },
+        {
+          file:
+            routing.gatewayApiCrdsFile ??
+            gatewayApiCrdsUrl(gatewayApiVersionFor(args.istio.version)),
+        },
+        {
+          parent: this,
+          retainOnDelete: true,
+          ...(args.sharedObjectsProvider
+            ? { provider: args.sharedObjectsProvider }
+            : {}),
+        },
       );
     }
 

@@ -2,12 +2,14 @@
 // in which order, and the canary property in all four combinations.
 import * as assert from "assert";
 import {
-  GATEWAY_API_CRDS_URL,
+  gatewayApiCrdsUrl,
+  gatewayApiVersionFor,
   type HTTPRouteSpec,
   type KubernetesGatewaySpec,
   principal,
   waypointPrincipal,
 } from "../../components/core";
+import { ISTIO_DEFAULTS } from "../../components/config";
 import type { IstiodValues } from "../../components/specs";
 import {
   byType,
@@ -80,7 +82,9 @@ describe("the ambient data plane", () => {
     assert.strictEqual(cni.inputs.values.profile, "ambient");
     // Waypoints are Gateway API Gateways: their CRDs go in before istiod, which watches them.
     const crds = one(byType(r, CONFIG_FILE));
-    assert.deepStrictEqual(crds.inputs, { file: GATEWAY_API_CRDS_URL });
+    assert.deepStrictEqual(crds.inputs, {
+      file: gatewayApiCrdsUrl(gatewayApiVersionFor(ISTIO_DEFAULTS.version)),
+    });
     assert.ok(dependsOn(istiod, crds));
     assert.strictEqual(
       istiod.inputs.values.env.PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER,
@@ -376,10 +380,12 @@ describe("the Gateway API CRDs' source", () => {
     assert.deepStrictEqual(one(byType(local, CONFIG_FILE)).inputs, {
       file: `${process.cwd()}/package.json`,
     });
-    const cluster = await renderProgram({
-      ...MODE_STACK("ambient", "gateway-api"),
-      routing: { api: "gateway-api", gatewayApiCrds: "cluster" },
-    });
+    const cluster = await withInstalledGatewayApi("v1.5.1 standard", () =>
+      renderProgram({
+        ...MODE_STACK("ambient", "gateway-api"),
+        routing: { api: "gateway-api", gatewayApiCrds: "cluster" },
+      }),
+    );
     assert.deepStrictEqual(byType(cluster, CONFIG_FILE), []);
     const route = named(
       byType<RouteInputs>(cluster, HTTPROUTE),
@@ -440,3 +446,83 @@ function one<T>(list: T[]): T {
   assert.strictEqual(list.length, 1);
   return list[0];
 }
+
+/** Renders with the stand-in kubectl reporting this bundle ("<version> <channel>") installed. */
+async function withInstalledGatewayApi<T>(
+  bundle: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  process.env.STANDIN_GATEWAY_API = bundle;
+  try {
+    return await fn();
+  } finally {
+    delete process.env.STANDIN_GATEWAY_API;
+  }
+}
+
+describe("the Gateway API CRDs are the cluster's, shared with other teams", () => {
+  const stack = MODE_STACK("sidecar", "gateway-api");
+  const wanted = gatewayApiVersionFor(ISTIO_DEFAULTS.version);
+
+  it("WHEN the stack installs them THEN they are retained on delete (destroy or a switch back to the Istio API keeps every team's Gateways and routes) and applied by the adopting provider", async () => {
+    const r = await renderProgram(stack);
+    const crds = one(byType(r, CONFIG_FILE));
+    assert.strictEqual(crds.retainOnDelete, true);
+    const shared = one(
+      r.resources.filter(
+        (x) =>
+          x.type === "pulumi:providers:kubernetes" &&
+          x.name === "k8s-shared-objects",
+      ),
+    );
+    assert.strictEqual(shared.inputs.upsertExistingObjects, "true");
+    assert.ok(crds.provider?.includes("k8s-shared-objects"));
+  });
+
+  it("WHEN the cluster already has the pinned bundle THEN the stack adopts it (installs the same file)", async () => {
+    const r = await withInstalledGatewayApi(`${wanted} standard`, () =>
+      renderProgram(stack),
+    );
+    assert.strictEqual(one(byType(r, CONFIG_FILE)).retainOnDelete, true);
+  });
+
+  it("WHEN the cluster has a newer or an experimental bundle THEN the stack leaves it alone and installs nothing", async () => {
+    for (const bundle of ["v9.0.0 standard", `${wanted} experimental`]) {
+      const r = await withInstalledGatewayApi(bundle, () =>
+        renderProgram(stack),
+      );
+      assert.deepStrictEqual(byType(r, CONFIG_FILE), [], bundle);
+    }
+  });
+
+  it("WHEN the cluster has an older bundle THEN the program stops before any resource, naming the versions and the upgrade command", async () => {
+    await assert.rejects(
+      withInstalledGatewayApi("v1.0.0 standard", () => renderProgram(stack)),
+      (e: Error & { recorded: RecordedResource[] }) => {
+        assert.match(
+          e.message,
+          /v1\.0\.0 \(standard channel\), older than v1\.\d+\.\d+/,
+        );
+        assert.match(e.message, /kubectl apply --server-side -f https:\/\//);
+        assert.deepStrictEqual(
+          e.recorded.map((x) => x.type),
+          ["pulumi:pulumi:Stack"],
+        );
+        return true;
+      },
+    );
+  });
+});
+
+describe("the stack's Kubernetes provider", () => {
+  it("WHEN any stack is rendered THEN its provider forces server-side apply (patchForce reaches remote components' children) and does not take over objects it did not create", async () => {
+    const r = await renderProgram(MODE_STACK("sidecar", "istio"));
+    const k8s = one(
+      r.resources.filter(
+        (x) => x.type === "pulumi:providers:kubernetes" && x.name === "k8s",
+      ),
+    );
+    assert.strictEqual(k8s.inputs.enablePatchForce, "true");
+    assert.strictEqual(k8s.inputs.upsertExistingObjects, undefined);
+  });
+});

@@ -19,6 +19,8 @@ export interface RecordedResource<I = Record<string, unknown>> {
   dependsOn: string[];
   /** `type::name` of the parent, if any. */
   parent?: string;
+  /** The retainOnDelete option, when set. */
+  retainOnDelete?: boolean;
 }
 
 /** Outputs the program reads that providers compute, by resource type. */
@@ -36,7 +38,7 @@ export class Recorder implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly options = new Map<
     string,
-    { dependsOn: string[]; parent?: string }
+    { dependsOn: string[]; parent?: string; retainOnDelete?: boolean }
   >();
 
   newResource(args: pulumi.runtime.MockResourceArgs): {
@@ -54,6 +56,7 @@ export class Recorder implements pulumi.runtime.Mocks {
       provider: args.provider,
       dependsOn: opts.dependsOn,
       parent: opts.parent,
+      retainOnDelete: opts.retainOnDelete,
     });
     return {
       id: `${args.name}-id`,
@@ -78,6 +81,7 @@ export class Recorder implements pulumi.runtime.Mocks {
       parent: t.opts.parent
         ? key(t.opts.parent as unknown as Named)
         : undefined,
+      retainOnDelete: t.opts.retainOnDelete,
     });
     return undefined;
   };
@@ -97,6 +101,8 @@ const settings = require("@pulumi/pulumi/runtime/settings") as {
   waitForRPCs(): Promise<void>;
 };
 const root = path.resolve(__dirname, "..", "..");
+/** test/support/standins/kubectl: answers the program's one read of the cluster. */
+export const STANDIN_KUBECTL = path.join(__dirname, "standins", "kubectl");
 
 /**
  * Runs `build` inside a fresh stack under fresh mocks with the given stack config (values as the
@@ -146,6 +152,9 @@ export function renderProgram(
   config: Record<string, unknown>,
 ): Promise<Rendering> {
   const program = path.join(root, "index");
+  // The program reads the cluster's Gateway API CRDs with kubectl: a stand-in answers (no CRDs
+  // unless STANDIN_GATEWAY_API names a bundle), so no test ever reaches a real cluster.
+  process.env.SERVICE_MESH_KUBECTL = STANDIN_KUBECTL;
   return render(() => {
     delete require.cache[require.resolve(program)];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
