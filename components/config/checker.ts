@@ -6,6 +6,7 @@ import {
   DURATION,
   durationMillis,
   ISTIO_NAMESPACE,
+  missingUnit,
   type Resources,
 } from "../core";
 import { CPU, DNS_LABEL, IMAGE, MEMORY, type Pattern } from "./patterns";
@@ -229,7 +230,9 @@ export class Checker {
 
   /** A duration in Istio's format: a number and a unit of h, m, s or ms, e.g. 1.5s or 100ms. */
   duration(key: string, value: unknown, fallback: string): string {
-    const d = this.string(key, value, fallback, {
+    const noUnit = missingUnit(key, value); // a bare number: suggest its unit
+    if (noUnit) this.fail(noUnit);
+    const d = this.string(key, noUnit ? undefined : value, fallback, {
       re: DURATION,
       hint: "must be a duration such as 100ms, 2s or 1m (a number and h, m, s or ms)",
     });

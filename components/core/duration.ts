@@ -14,3 +14,17 @@ export function durationMillis(d: string): number {
   ];
   return parseFloat(m[1]) * unit;
 }
+
+/**
+ * The message for a duration given without a unit (`pulumi config set --path <key> 3` stores the
+ * number 3), naming the value with one, so a single round fixes it; undefined for anything else.
+ */
+export function missingUnit(key: string, value: unknown): string | undefined {
+  const v =
+    typeof value === "number" || typeof value === "string" ? String(value) : "";
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) {
+    return undefined;
+  }
+  const got = typeof value === "string" ? JSON.stringify(value) : v;
+  return `${key} needs a unit (got ${got}): a duration is a number and h, m, s or ms, e.g. ${v}s; set it with 'pulumi config set --path ${key} ${v}s'`;
+}

@@ -22,7 +22,7 @@ const badResilience: Array<[string, Record<string, unknown>, string]> = [
   [
     "a timeout not in Istio's format",
     { resilience: { timeout: "10" } },
-    'resilience.timeout must be a duration such as 100ms, 2s or 1m (a number and h, m, s or ms) (got "10")',
+    `resilience.timeout needs a unit (got "10"): a duration is a number and h, m, s or ms, e.g. 10s; set it with 'pulumi config set --path resilience.timeout 10s'`,
   ],
   [
     "a zero timeout",
