@@ -58,17 +58,55 @@ export interface IstioConfig {
   readonly values: Readonly<Record<IstioChartName, Record<string, unknown>>>;
 }
 
-export const ISTIO_CHART_REPO =
-  "https://istio-release.storage.googleapis.com/charts";
+/**
+ * Where Istio publishes its charts, every version (istio.io blog "An update on our move to AWS",
+ * 2026-08-21); also at oci://ghcr.io/istio/release/charts.
+ */
+export const ISTIO_CHART_REPO = "https://blob.istio.io/istio-release/charts";
+
+/**
+ * Istio's image registry from 1.31 on, and for every earlier release (the same post: "migrate to
+ * docker.io/istio or a pull-through cache"). Docker Hub limits anonymous pulls (10 an hour per
+ * address, Docker's docs): a cluster that pulls often belongs behind a pull-through cache, named
+ * with istio.hub.
+ */
+export const ISTIO_HUB = "docker.io/istio";
+
+/**
+ * The chart repositories and image registries Istio switches off in December 2026 (the same
+ * post), with what replaces them. Each is refused: a fresh deploy from them fails (the charts
+ * 404; the images never pull).
+ */
+export const RETIRED_ISTIO_LOCATIONS: Readonly<
+  Record<"chartRepo" | "hub", readonly string[]>
+> = {
+  chartRepo: [
+    "https://istio-release.storage.googleapis.com/charts",
+    "http://istio-release.storage.googleapis.com/charts",
+    "gcr.io/istio-release/charts",
+    "oci://gcr.io/istio-release/charts",
+  ],
+  hub: ["registry.istio.io/release", "gcr.io/istio-release"],
+};
+
+/**
+ * The Istio minors this program renders values for, each with its newest patch confirmed by
+ * Istio's release announcements (1.30.5 and 1.31.1, both 2026-09-21). A minor is supported until
+ * six weeks after the release of the minor two after it (Istio's support policy): 1.30 until six
+ * weeks after 1.32.0. 1.29 reached its end of life on 2026-10-12.
+ */
+export const ISTIO_MINORS: Readonly<Record<string, string>> = {
+  "1.30": "1.30.5",
+  "1.31": "1.31.1",
+};
 
 export const ISTIO_DEFAULTS = {
-  version: "1.30.4",
+  // The newest release Istio's announcements confirm. The test bed verifies 1.30.4, the newest
+  // the Go module proxy serves (README, "Versions").
+  version: "1.31.1",
   chartRepo: ISTIO_CHART_REPO,
   chartDir: undefined as string | undefined,
-  // Istio's own registry, the default of its 1.30 charts ("Default registry for Istio images
-  // is now registry.istio.io", 1.30 release announcement): anonymous pulls of every image from
-  // Docker Hub on a fresh cluster run into its rate limits.
-  hub: "registry.istio.io/release",
+  hub: ISTIO_HUB,
   /** The version. */
   tag: undefined as string | undefined,
   istiodResources: {
@@ -105,18 +143,23 @@ export function validateIstio(c: Checker, raw: unknown): IstioConfig {
   const s = new Section(c, "istio", raw, ISTIO_DEFAULTS);
   const version = s.string("version", {
     re: SEMVER,
-    hint: "must be an Istio release such as 1.30.4",
+    hint: `must be an Istio release such as ${ISTIO_DEFAULTS.version}`,
   });
+  knownMinor(c, "istio.version", version);
+  const chartRepo = s.helmRepo("chartRepo");
+  notRetired(c, "istio.chartRepo", chartRepo, ISTIO_CHART_REPO);
+  const hub = s.string("hub", IMAGE_HUB);
+  notRetired(c, "istio.hub", hub, ISTIO_HUB);
   return {
     version,
-    chartRepo: s.helmRepo("chartRepo"),
+    chartRepo,
     chartDir: s.field(
       "chartDir",
       (key, value) =>
         (value === undefined ? undefined : c.string(key, value, "")) ||
         undefined,
     ),
-    hub: s.string("hub", IMAGE_HUB),
+    hub,
     tag: s.field("tag", (key, value) =>
       c.string(key, value, version, IMAGE_TAG),
     ),
@@ -136,6 +179,41 @@ export function validateIstio(c: Checker, raw: unknown): IstioConfig {
     platform: s.field("platform", (key, value) => platform(c, key, value)),
     values: chartValues(c, s.section("values")),
   } satisfies Fields<typeof ISTIO_DEFAULTS>;
+}
+
+/** `istio.version` of a minor whose chart values this program knows. */
+function knownMinor(c: Checker, key: string, version: string): void {
+  const minor = version.split(".").slice(0, 2).join(".");
+  if (!SEMVER.test(version) || minor in ISTIO_MINORS) {
+    return;
+  }
+  const known = Object.values(ISTIO_MINORS).join(" or ");
+  const why =
+    Number(minor.split(".")[1]) < 30 && minor.startsWith("1.")
+      ? `Istio ${minor} is past its end of life (a minor is supported until six weeks after the second minor after it)`
+      : `this program renders the chart values of Istio ${Object.keys(ISTIO_MINORS).join(" and ")} only, and has not been checked against ${minor}'s upgrade notes`;
+  c.fail(
+    `${key} must be a release of Istio ${Object.keys(ISTIO_MINORS).join(" or ")} (got ${show(version)}); ${why}. Use ${known}, e.g. 'pulumi config set --path ${key} ${ISTIO_DEFAULTS.version}'`,
+  );
+}
+
+/** A chart repository or image registry that Istio has not switched off. */
+function notRetired(
+  c: Checker,
+  key: "istio.chartRepo" | "istio.hub",
+  value: string,
+  replacement: string,
+): void {
+  const field = key === "istio.chartRepo" ? "chartRepo" : "hub";
+  const normalized = value.replace(/\/+$/, "");
+  if (!RETIRED_ISTIO_LOCATIONS[field].includes(normalized)) {
+    return;
+  }
+  const what = field === "chartRepo" ? "chart repository" : "image registry";
+  c.fail(
+    `${key} is Istio's retired ${what} (got ${show(value)}): Istio switches it off in December 2026 (istio.io, "An update on our move to AWS"), so a fresh deploy ${field === "chartRepo" ? "cannot download the charts" : "cannot pull the images"}. ` +
+      `Use ${replacement}${field === "chartRepo" ? " or oci://ghcr.io/istio/release/charts" : " or a pull-through cache of it"}: 'pulumi config set --path ${key} ${replacement}', or remove the key for the default`,
+  );
 }
 
 /** `istio.platform`: a profile the charts know, or unset for clusters with standard CNI paths. */

@@ -21,7 +21,7 @@ const TAG = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
 /** Where images come from: a registry host or a repository path (Istio's hub). */
 export const IMAGE_HUB: Pattern = {
   re: new RegExp(`^${HOST}(?:/${PATH_COMPONENT})*$`),
-  hint: "must be an image registry and path such as registry.istio.io/release or localhost:5000/istio",
+  hint: "must be an image registry and path such as docker.io/istio or localhost:5000/istio",
 };
 /** An image tag, as registries accept it. */
 export const IMAGE_TAG: Pattern = {

@@ -22,7 +22,7 @@ import {
 import { DEV_CONFIG, type Rendering } from "../support/mocks";
 
 const istio = validateConfig(DEV_CONFIG).istio;
-const REPO = { repo: "https://istio-release.storage.googleapis.com/charts" };
+const REPO = { repo: "https://blob.istio.io/istio-release/charts" };
 
 describe("IstioControlPlane", () => {
   let r: Rendering;
@@ -42,7 +42,7 @@ describe("IstioControlPlane", () => {
   it("WHEN rendered THEN base and istiod come from Istio's repository at the pinned version, into istio-system", () => {
     for (const name of ["istio-base", "istiod"]) {
       const rel = release(r, name).inputs;
-      assert.strictEqual(rel.version, "1.30.4");
+      assert.strictEqual(rel.version, "1.31.1");
       assert.deepStrictEqual(rel.repositoryOpts, REPO);
       assert.strictEqual(rel.namespace, "istio-system");
       assert.strictEqual(rel.skipAwait, false);
@@ -149,7 +149,7 @@ describe("IngressGateway", () => {
   it("WHEN rendered THEN the gateway chart installs into its own injected namespace, after istiod", () => {
     const rel = release(r, "istio-ingressgateway");
     assert.strictEqual(rel.inputs.chart, "gateway");
-    assert.strictEqual(rel.inputs.version, "1.30.4");
+    assert.strictEqual(rel.inputs.version, "1.31.1");
     assert.strictEqual(rel.inputs.namespace, "istio-ingress");
     const ns = named(namespaces(r), "istio-ingress");
     assert.deepStrictEqual(ns.inputs.metadata.labels, {

@@ -380,11 +380,13 @@ describe("the Gateway API CRDs' source", () => {
     assert.deepStrictEqual(one(byType(local, CONFIG_FILE)).inputs, {
       file: `${process.cwd()}/package.json`,
     });
-    const cluster = await withInstalledGatewayApi("v1.5.1 standard", () =>
-      renderProgram({
-        ...MODE_STACK("ambient", "gateway-api"),
-        routing: { api: "gateway-api", gatewayApiCrds: "cluster" },
-      }),
+    const cluster = await withInstalledGatewayApi(
+      `${gatewayApiVersionFor(ISTIO_DEFAULTS.version)} standard`,
+      () =>
+        renderProgram({
+          ...MODE_STACK("ambient", "gateway-api"),
+          routing: { api: "gateway-api", gatewayApiCrds: "cluster" },
+        }),
     );
     assert.deepStrictEqual(byType(cluster, CONFIG_FILE), []);
     const route = named(

@@ -238,7 +238,7 @@ describe("the program (dev stack)", () => {
   it("WHEN deployed THEN it exports the weights, the versions and how to reach the app", () => {
     assert.deepStrictEqual(r.outputs.canaryWeights, { v1: 80, v2: 20 });
     assert.deepStrictEqual(r.outputs.backendVersions, ["v1", "v2"]);
-    assert.strictEqual(r.outputs.istioVersion, "1.30.4");
+    assert.strictEqual(r.outputs.istioVersion, "1.31.1");
     assert.deepStrictEqual(r.outputs.ingressService, {
       name: "istio-ingressgateway",
       namespace: "istio-ingress",

@@ -278,7 +278,7 @@ config:
     config: devWith({ istio: { hub: "../../registry" } }),
     key: "istio.hub",
     got: '"../../registry"',
-    fix: "must be an image registry and path such as registry.istio.io/release",
+    fix: "must be an image registry and path such as docker.io/istio",
   },
   {
     kind: "injection",
@@ -427,7 +427,7 @@ config:
 `),
     key: "istio.hub",
     got: '[[[[["lol","lol","lol"',
-    fix: 'remove it to use the default "registry.istio.io/release"',
+    fix: 'remove it to use the default "docker.io/istio"',
   },
   {
     kind: "conflict",

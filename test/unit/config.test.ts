@@ -129,7 +129,7 @@ const otherBad: Array<[string, Record<string, unknown>, string]> = [
   [
     "a malformed Istio version",
     { ...DEV_CONFIG, istio: { version: "1.30" } },
-    'istio.version must be an Istio release such as 1.30.4 (got "1.30")',
+    'istio.version must be an Istio release such as 1.31.1 (got "1.30")',
   ],
   [
     "a chart repo that is not a URL",
@@ -274,5 +274,67 @@ describe("config validation: canary and top-level keys", () => {
       [...CONFIG_KEYS].filter((k) => !OBJECT_KEYS.includes(k)),
       ["appNamespace", "skipAwait"],
     );
+  });
+});
+
+describe("where Istio comes from this month", () => {
+  const istio = (fields: Record<string, unknown>) =>
+    problems({ ...DEV_CONFIG, istio: fields });
+
+  it("WHEN the defaults are used THEN charts come from blob.istio.io and images from docker.io/istio, at the newest confirmed release", () => {
+    const c = validateConfig(DEV_CONFIG);
+    assert.strictEqual(
+      c.istio.chartRepo,
+      "https://blob.istio.io/istio-release/charts",
+    );
+    assert.strictEqual(c.istio.hub, "docker.io/istio");
+    assert.strictEqual(c.istio.version, "1.31.1");
+  });
+
+  it("WHEN a retired chart repository or image registry is named THEN it is refused with why and what to use", () => {
+    for (const repo of [
+      "https://istio-release.storage.googleapis.com/charts",
+      "https://istio-release.storage.googleapis.com/charts/",
+      "oci://gcr.io/istio-release/charts",
+    ]) {
+      const [msg] = istio({ chartRepo: repo });
+      assert.match(
+        msg,
+        /^istio\.chartRepo is Istio's retired chart repository/,
+      );
+      assert.match(msg, /switches it off in December 2026/);
+      assert.match(msg, /https:\/\/blob\.istio\.io\/istio-release\/charts/);
+    }
+    for (const hub of ["registry.istio.io/release", "gcr.io/istio-release"]) {
+      const [msg] = istio({ hub });
+      assert.match(msg, /^istio\.hub is Istio's retired image registry/);
+      assert.match(
+        msg,
+        /cannot pull the images.*Use docker\.io\/istio or a pull-through cache/,
+      );
+    }
+  });
+
+  it("WHEN a mirror or pull-through cache is named THEN it is accepted", () => {
+    assert.deepStrictEqual(
+      istio({
+        chartRepo: "oci://ghcr.io/istio/release/charts",
+        hub: "mirror.example.com:5000/istio",
+      }),
+      [],
+    );
+  });
+
+  it("WHEN istio.version is a 1.30 or 1.31 release THEN it is accepted; an end-of-life or unknown minor is refused, naming the releases to use", () => {
+    assert.deepStrictEqual(istio({ version: "1.30.4" }), []);
+    assert.deepStrictEqual(istio({ version: "1.31.1" }), []);
+    const [old] = istio({ version: "1.29.3" });
+    assert.match(
+      old,
+      /^istio\.version must be a release of Istio 1\.30 or 1\.31 \(got "1\.29\.3"\); Istio 1\.29 is past its end of life/,
+    );
+    assert.match(old, /Use 1\.30\.5 or 1\.31\.1/);
+    const [next] = istio({ version: "1.32.0" });
+    assert.match(next, /has not been checked against 1\.32's upgrade notes/);
   });
 });

@@ -28,9 +28,9 @@ describe("chart sources", () => {
   it("WHEN the repository is classic THEN the chart is named with the pinned version and the repository URL", () => {
     assert.deepStrictEqual(istioChartSource(istioOf(), "istiod"), {
       chart: "istiod",
-      version: "1.30.4",
+      version: "1.31.1",
       repositoryOpts: {
-        repo: "https://istio-release.storage.googleapis.com/charts",
+        repo: "https://blob.istio.io/istio-release/charts",
       },
     });
   });
@@ -41,7 +41,7 @@ describe("chart sources", () => {
         istioOf({ chartRepo: "oci://ghcr.io/istio/release/charts/" }),
         "istiod",
       ),
-      { chart: "oci://ghcr.io/istio/release/charts/istiod", version: "1.30.4" },
+      { chart: "oci://ghcr.io/istio/release/charts/istiod", version: "1.31.1" },
     );
   });
 
@@ -71,8 +71,8 @@ describe("Istio chart values", () => {
     });
     assert.strictEqual(v.replicaCount, 1);
     assert.strictEqual(v.autoscaleEnabled, false);
-    assert.strictEqual(v.global.tag, "1.30.4");
-    assert.strictEqual(v.global.hub, "registry.istio.io/release");
+    assert.strictEqual(v.global.tag, "1.31.1");
+    assert.strictEqual(v.global.hub, "docker.io/istio");
     assert.strictEqual(v.global.istioNamespace, ISTIO_NAMESPACE);
     assert.strictEqual(v.meshConfig.trustDomain, "cluster.local");
     assert.match(v.env.BLOCKED_CIDRS_IN_JWKS_URIS, /^169\.254\.0\.0\/16,/);
@@ -122,10 +122,7 @@ describe("Istio chart values", () => {
     assert.deepStrictEqual(istiodValues(istioOf(), true, false).cni, {
       enabled: true,
     });
-    assert.strictEqual(
-      cniValues(istioOf()).global.hub,
-      "registry.istio.io/release",
-    );
+    assert.strictEqual(cniValues(istioOf()).global.hub, "docker.io/istio");
   });
 
   it("WHEN single-cluster THEN the multicluster istio-reader RBAC is off on base and istiod", () => {
@@ -184,7 +181,7 @@ describe("Istio chart values", () => {
       true,
     );
     // Ours win: the pinned registry stays.
-    assert.strictEqual(istiod.global.hub, "registry.istio.io/release");
+    assert.strictEqual(istiod.global.hub, "docker.io/istio");
     assert.deepStrictEqual(baseValues(istio).base, {
       validationURL: "https://127.0.0.1:1/validate",
     });
