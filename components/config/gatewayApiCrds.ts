@@ -136,9 +136,11 @@ export function readInstalledGatewayApi(
       err.code === "ENOENT"
         ? `${kubectl} is not on PATH`
         : stderr || err.message;
-    throw new Error(
-      `cannot read the cluster's Gateway API CRDs (${why}); the stack reads them before any change so that it never downgrades or deletes CRDs other teams use. ` +
-        `Install kubectl and point its current context at the stack's cluster (kubectl config current-context), or set SERVICE_MESH_KUBECTL to its path`,
+    throw Object.assign(
+      new Error(
+        `cannot read the cluster's Gateway API CRDs (${why}); the stack reads them before any change so that it never downgrades or deletes CRDs other teams use. ` +
+          `Install kubectl and point its current context at the stack's cluster (kubectl config current-context), or set SERVICE_MESH_KUBECTL to its path`,
+      ),
       { cause: e },
     );
   }

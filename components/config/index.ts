@@ -4,6 +4,7 @@ export * from "./bookinfo";
 export { ConfigError } from "./checker";
 export * from "./gatewayApiCrds";
 export * from "./istio";
+export * from "./istioReleases";
 export * from "./meshConfig";
 export * from "./observability";
 export * from "./read";
