@@ -1,11 +1,16 @@
 // The rollout's gates (success rate and p99 against the thresholds; too few requests is
 // inconclusive, never a pass), the decision each check leads to, Prometheus' answers, and the
-// PromQL asked in each data plane and routing mode.
+// PromQL asked in each data plane and routing mode. What the answers add up to over a window is in
+// rolloutWindow.test.ts.
 import * as assert from "assert";
 import type { Thresholds } from "../../tools/rollout/args";
 import { decide, evaluateGates, retryEveryMs } from "../../tools/rollout/gates";
-import { scalarOf } from "../../tools/rollout/prometheus";
-import { canaryQueries, type MetricTarget } from "../../tools/rollout/promql";
+import { vectorOf } from "../../tools/rollout/prometheus";
+import {
+  canaryQueries,
+  type MetricTarget,
+  promDuration,
+} from "../../tools/rollout/promql";
 
 const T: Thresholds = {
   maxErrorRatePercent: 1,
@@ -118,37 +123,45 @@ describe("the rollout's decision after a check", () => {
 });
 
 describe("Prometheus' answers", () => {
-  const vector = (...values: string[]) => ({
+  const vector = (...values: Array<[Record<string, string>, string]>) => ({
     status: "success",
     data: {
       resultType: "vector",
-      result: values.map((v) => ({ metric: {}, value: [1, v] })),
+      result: values.map(([metric, v]) => ({ metric, value: [1, v] })),
     },
   });
 
-  it("WHEN a query matches one series THEN its number is read", () => {
-    assert.strictEqual(scalarOf(vector("41.5"), 0), 41.5);
+  it("WHEN a query matches series THEN each is read with its labels", () => {
+    assert.deepStrictEqual(
+      vectorOf(vector([{ response_code: "200" }, "41.5"], [{}, "3"])),
+      [
+        { labels: { response_code: "200" }, value: 41.5 },
+        { labels: {}, value: 3 },
+      ],
+    );
   });
-  it("WHEN no series matches THEN a count is 0 and a quantile has no data", () => {
-    assert.strictEqual(scalarOf(vector(), 0), 0);
-    assert.strictEqual(scalarOf(vector(), null), null);
-  });
-  it("WHEN the quantile of an empty histogram is NaN THEN it has no data", () => {
-    assert.strictEqual(scalarOf(vector("NaN"), null), null);
+  it("WHEN no series matches THEN the answer is empty", () => {
+    assert.deepStrictEqual(vectorOf(vector()), []);
   });
   it("WHEN Prometheus refuses the query THEN its reason is in the error", () => {
     assert.throws(
       () =>
-        scalarOf(
-          { status: "error", errorType: "bad_data", error: "parse error" },
-          0,
-        ),
+        vectorOf({
+          status: "error",
+          errorType: "bad_data",
+          error: "parse error",
+        }),
       /Prometheus refused the query \(bad_data: parse error\)/,
     );
     assert.throws(
-      () => scalarOf(vector("1", "2"), 0),
-      /answered 2 series where one was expected/,
+      () =>
+        vectorOf({
+          status: "success",
+          data: { resultType: "matrix", result: [] },
+        }),
+      /answered a matrix, not a vector/,
     );
+    assert.throws(() => vectorOf("<html>"), /refused the query \(not JSON\)/);
   });
 });
 
@@ -168,9 +181,10 @@ describe("the PromQL of the canary's gates", () => {
   const waypoint =
     '{reporter="waypoint",destination_workload_namespace="mesh-demo",destination_canonical_service="backend",destination_version="v2"}';
   const expected = (sel: string) => ({
-    requests: `sum(increase(istio_requests_total${sel}[60s]))`,
-    errors: `sum(increase(istio_requests_total${sel.replace(/}$/, ',response_code=~"5.."}')}[60s]))`,
-    p99: `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket${sel}[60s])))`,
+    requests: `last_over_time(istio_requests_total${sel}[60s])`,
+    requestsAtStart: `istio_requests_total${sel} offset 60s`,
+    latency: `last_over_time(istio_request_duration_milliseconds_bucket${sel}[60s])`,
+    latencyAtStart: `istio_request_duration_milliseconds_bucket${sel} offset 60s`,
   });
 
   for (const routing of ["istio", "gateway-api"] as const) {
@@ -196,14 +210,12 @@ describe("the PromQL of the canary's gates", () => {
     }
   });
 
-  it("WHEN the window is fractional or zero THEN it is whole seconds, at least one", () => {
-    assert.match(
-      canaryQueries(target("sidecar", "istio"), 2.1).requests,
-      /\[3s\]\)\)$/,
-    );
-    assert.match(
-      canaryQueries(target("sidecar", "istio"), 0).requests,
-      /\[1s\]\)\)$/,
-    );
+  it("WHEN the window is fractional or zero THEN it is given to the millisecond, at least one", () => {
+    const q = (w: number) => canaryQueries(target("sidecar", "istio"), w);
+    assert.match(q(2.1).requests, /\[2100ms\]\)$/);
+    assert.match(q(2.1).requestsAtStart, / offset 2100ms$/);
+    assert.match(q(0).requests, /\[1ms\]\)$/);
+    assert.strictEqual(promDuration(90), "90s");
+    assert.strictEqual(promDuration(12.3456), "12346ms");
   });
 });

@@ -88,7 +88,12 @@ async function run(s: Scenario) {
     thresholds: { maxErrorRatePercent: 1, maxP99Ms: 500, minRequests: 20 },
     intervalSeconds: 10,
     prometheus: "http://127.0.0.1:9090",
-    queries: { requests: "", errors: "", p99: "" },
+    queries: {
+      requests: "",
+      requestsAtStart: "",
+      latency: "",
+      latencyAtStart: "",
+    },
     skippedSteps: [],
     startedAt: "",
   };

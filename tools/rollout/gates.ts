@@ -7,7 +7,10 @@
 import type { Thresholds } from "./args";
 
 export interface Sample {
-  /** Canary requests in the window (Prometheus' increase(), so possibly fractional). */
+  /**
+   * Canary requests in the window: the increase of each of its request counters between the
+   * window's start and the check, a series born inside the window counted from 0 (promql.ts).
+   */
   readonly requests: number;
   /** Of which answered 5xx. */
   readonly errors: number;

@@ -12,7 +12,12 @@ import { acquireLock, type HeldLock, LockHeldError, lockPath } from "./lock";
 import { formatWeights, PlanError, planRollout, sameWeights } from "./plan";
 import { isInteractive, Progress } from "./progress";
 import { Prometheus } from "./prometheus";
-import { canaryQueries, type MetricTarget, reporterFor } from "./promql";
+import {
+  canaryQueries,
+  type MetricTarget,
+  reporterFor,
+  WINDOW_RULE,
+} from "./promql";
 import { exitCode, type RolloutReport } from "./report";
 import { runRollout } from "./runner";
 import { AutomationStack } from "./stack";
@@ -103,9 +108,10 @@ async function rollout(
   }
   const prometheus = new Prometheus(opts.prometheus);
   if (opts.dryRun) {
-    progress.say(`requests: ${report.queries.requests}`);
-    progress.say(`errors:   ${report.queries.errors}`);
-    progress.say(`p99:      ${report.queries.p99}`);
+    for (const [name, q] of Object.entries(report.queries)) {
+      progress.say(`${name}: ${q}`);
+    }
+    progress.say(`then: ${WINDOW_RULE}`);
     try {
       const s = await prometheus.sample(report.queries);
       progress.say(

@@ -1,6 +1,7 @@
-// Prometheus' HTTP API (`GET /api/v1/query`): an instant query, one number back.
+// Prometheus' HTTP API (`GET /api/v1/query`): instant queries, each series of the answer with its
+// labels and value.
 import type { Sample } from "./gates";
-import type { CanaryQueries } from "./promql";
+import { type CanaryQueries, type SeriesValue, windowSample } from "./promql";
 
 /** What /api/v1/query answers (the parts read here). */
 interface QueryResponse {
@@ -13,11 +14,8 @@ interface QueryResponse {
   };
 }
 
-/**
- * The single number of an instant query's answer: an empty vector is `empty` (no series matched:
- * 0 for a count, no data for a quantile), "NaN" is null.
- */
-export function scalarOf(body: unknown, empty: number | null): number | null {
+/** The series of an instant query's answer (an empty vector: none; "NaN" reads as NaN). */
+export function vectorOf(body: unknown): SeriesValue[] {
   const r = body as QueryResponse;
   if (!r || typeof r !== "object" || r.status !== "success" || !r.data) {
     const why =
@@ -29,16 +27,10 @@ export function scalarOf(body: unknown, empty: number | null): number | null {
   if (r.data.resultType !== "vector") {
     throw new Error(`Prometheus answered a ${r.data.resultType}, not a vector`);
   }
-  if (r.data.result.length === 0) {
-    return empty;
-  }
-  if (r.data.result.length > 1) {
-    throw new Error(
-      `Prometheus answered ${r.data.result.length} series where one was expected`,
-    );
-  }
-  const v = Number(r.data.result[0].value[1]);
-  return Number.isFinite(v) ? v : null;
+  return r.data.result.map((s) => ({
+    labels: s.metric ?? {},
+    value: Number(s.value[1]),
+  }));
 }
 
 export class Prometheus {
@@ -47,8 +39,8 @@ export class Prometheus {
     private readonly timeoutMs = 10_000,
   ) {}
 
-  /** Runs one instant query. */
-  async query(promql: string, empty: number | null): Promise<number | null> {
+  /** Runs one instant query (at Prometheus' own now). */
+  async query(promql: string): Promise<SeriesValue[]> {
     const url = `${this.baseUrl}/api/v1/query?${new URLSearchParams({ query: promql })}`;
     let res: Response | undefined;
     let failure: unknown;
@@ -73,16 +65,26 @@ export class Prometheus {
         `Prometheus at ${this.baseUrl} answered HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`,
       );
     }
-    return scalarOf(body, empty);
+    return vectorOf(body);
   }
 
-  /** The canary's sample: requests and errors (0 when no series), p99 (null when none). */
+  /**
+   * The canary's sample over the queries' window: its counters at the check and at the window's
+   * start, each series on its own, turned into requests, errors and p99 (promql.ts, windowSample).
+   */
   async sample(q: CanaryQueries): Promise<Sample> {
-    const [requests, errors, p99Ms] = await Promise.all([
-      this.query(q.requests, 0),
-      this.query(q.errors, 0),
-      this.query(q.p99, null),
-    ]);
-    return { requests: requests ?? 0, errors: errors ?? 0, p99Ms };
+    const [requests, requestsAtStart, latency, latencyAtStart] =
+      await Promise.all([
+        this.query(q.requests),
+        this.query(q.requestsAtStart),
+        this.query(q.latency),
+        this.query(q.latencyAtStart),
+      ]);
+    return windowSample({
+      requests,
+      requestsAtStart,
+      latency,
+      latencyAtStart,
+    });
   }
 }

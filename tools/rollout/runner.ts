@@ -36,7 +36,10 @@ export interface StackPort {
 export const ROLLBACK_LOCK_WAIT_MS = 60_000;
 
 export interface MetricsPort {
-  /** The canary's requests, errors and p99 over the last `windowSeconds`. */
+  /**
+   * The canary's requests, errors and p99 over the last `windowSeconds` (to the millisecond: the
+   * window begins when the step's `up` returned).
+   */
   sample(windowSeconds: number): Promise<Sample>;
 }
 
@@ -152,11 +155,12 @@ export async function runRollout(
     await wait(step, opts.intervalMs);
     let heldMs = 0;
     for (;;) {
-      const windowSeconds = Math.ceil((clock.now() - appliedAt) / 1000);
+      const windowMs = clock.now() - appliedAt;
+      const windowSeconds = Math.ceil(windowMs / 1000);
       let verdict: Verdict;
       let sample: Sample;
       try {
-        sample = await metrics.sample(windowSeconds);
+        sample = await metrics.sample(windowMs / 1000);
         verdict = evaluateGates(sample, opts.thresholds);
       } catch (e) {
         // Prometheus unreachable or refusing: no verdict, which never passes.
