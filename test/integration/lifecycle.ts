@@ -68,7 +68,15 @@ export async function checkDestroyed(objects: StackObject[]): Promise<void> {
   ).catch(() => undefined);
   const leftovers: string[] = [];
   for (const o of objects) {
-    if (await kube.get(o.path)) {
+    const present = Boolean(await kube.get(o.path));
+    if (isSharedCrd(o.path)) {
+      // The Gateway API CRDs are the cluster's: deleting one deletes every team's objects of
+      // its kind, so the stack retains them (retainOnDelete).
+      check(
+        present,
+        `the Gateway API CRD ${o.path} was deleted with the stack`,
+      );
+    } else if (present) {
       leftovers.push(o.path);
     }
   }
@@ -114,5 +122,12 @@ export async function checkDestroyed(objects: StackObject[]): Promise<void> {
   check(leftovers.length === 0, `left behind: ${leftovers.join(", ")}`);
   log(
     `nothing left; ${crds.length} Istio CRDs kept by helm.sh/resource-policy=keep, none holding objects`,
+  );
+}
+
+/** A Gateway API CRD, which outlives the stack. */
+export function isSharedCrd(path: string): boolean {
+  return /\/customresourcedefinitions\/[^/]+\.gateway\.networking\.k8s\.io$/.test(
+    path,
   );
 }

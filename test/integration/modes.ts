@@ -4,6 +4,7 @@
 // it wrote on the Gateway API and policy objects, and the config of the proxy that applies the
 // canary (the frontend's sidecar, or the namespace's waypoint in ambient), of the ingress gateway
 // and, in ambient, of ztunnel. A weight shift must update one resource and move that proxy's split.
+import { execFileSync } from "child_process";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import {
   analyze,
@@ -223,6 +224,9 @@ async function modeScenario(
           : []),
       ]) {
         await stack.setConfig(key, { value }, true);
+      }
+      if (api === "gateway-api" && !ambient) {
+        await olderGatewayApiRefused(stack);
       }
       const res = await timed(`cold up (${name})`, () =>
         stack.up({ onOutput: pulumiLog }),
@@ -571,7 +575,7 @@ async function switchScenario(
   up: { stack: Stack; objects: StackObject[] } | undefined,
 ): Promise<void> {
   await step(
-    `${n}. switching a live stack from ambient + gateway-api to sidecar + istio: pods roll back injected, the ambient and Gateway API objects go, frontend's sidecar routes the configured 50/50, a preview is then empty; destroy`,
+    `${n}. switching a live stack from ambient + gateway-api to sidecar + istio: pods roll back injected, the ambient and Gateway API objects go (the Gateway API CRDs stay, retained), frontend's sidecar routes the configured 50/50, a preview is then empty; destroy`,
     async () => {
       check(up, "skipped: the stack of the scenario before did not come up");
       const { stack } = up;
@@ -603,11 +607,14 @@ async function switchScenario(
         daemonSets.length === 0,
         `DaemonSets left: ${daemonSets.map((d) => d.metadata.name).join(", ")}`,
       );
+      // The Gateway API CRDs stay: other teams' Gateways and routes live in them.
       check(
-        !(await kube.get(
-          "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/httproutes.gateway.networking.k8s.io",
-        )),
-        "the Gateway API CRDs are still installed",
+        Boolean(
+          await kube.get(
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/httproutes.gateway.networking.k8s.io",
+          ),
+        ),
+        "switching back to the Istio API deleted the Gateway API CRDs (retainOnDelete must keep them)",
       );
       check(
         !(await kube.get(`/api/v1/namespaces/${DEMO}/services/backend-v1`)),
@@ -646,6 +653,56 @@ async function switchScenario(
       await stack.workspace.removeStack(stack.name);
     },
   );
+}
+
+const GATEWAY_CRD = "gateways.gateway.networking.k8s.io";
+const BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version";
+
+/**
+ * The Gateway API CRDs an earlier mode installed are still there (retained). Made to look older
+ * than the pinned bundle, they stop a preview before any change, naming both versions; then the
+ * real annotation is put back, and the up that follows adopts them.
+ */
+async function olderGatewayApiRefused(stack: Stack): Promise<void> {
+  const crd = await kube.get(
+    `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${GATEWAY_CRD}`,
+  );
+  if (!crd) {
+    log(
+      "no Gateway API CRDs installed yet (scenario run alone): refusal not checked",
+    );
+    return;
+  }
+  const real = crd.metadata.annotations?.[BUNDLE_VERSION] ?? "";
+  const annotate = (v: string) =>
+    execFileSync("kubectl", [
+      "annotate",
+      "crd",
+      GATEWAY_CRD,
+      `${BUNDLE_VERSION}=${v}`,
+      "--overwrite",
+    ]);
+  annotate("v1.0.0");
+  try {
+    const refused = await stack.preview({ onOutput: pulumiLog }).then(
+      () => "",
+      (e: Error) => String(e.message),
+    );
+    check(
+      /Gateway API CRDs \(nothing was deployed\): the cluster's Gateway API CRDs are v1\.0\.0 \(standard channel\), older than v1\.5\.1/.test(
+        refused,
+      ),
+      `a preview with older Gateway API CRDs was not refused: ${refused.slice(-400)}`,
+    );
+    const state = await stack.exportStack();
+    check(
+      (state.deployment.resources ?? []).length === 0,
+      "the refused preview left resources in the state",
+    );
+    log("older Gateway API CRDs (v1.0.0) refused before any change");
+  } finally {
+    annotate(real);
+  }
 }
 
 /** Scenarios 24-27: each mode on a stack of its own, then a live switch; `only` picks by number (for debugging). */
