@@ -51,29 +51,24 @@ if (needsGatewayApi(config.istio.dataplane, routing.api)) {
 pulumi.runtime.registerStackTransformation(forceApply);
 
 // The current kubectl context (KUBECONFIG), made explicit so every resource names its provider.
-// enablePatchForce: every server-side apply takes back the fields the stack declares, including
-// those of remote components' children (the Gateway API CRDs), which the stack transformation
-// above never sees. Creating an object that already exists fails (AlreadyExists, provider 4.29+):
-// the stack never takes over an object it did not create; one that its own interrupted `up`
-// created is recorded by `npm run recover` (pulumi refresh --import-pending-creates).
-const provider = new k8s.Provider("k8s", { enablePatchForce: true });
-// Cluster-wide objects shared with other teams (the Gateway API CRDs, at the bundle the stack
-// pins) are adopted when they exist: the same cluster and context as `provider`.
-const sharedObjectsProvider =
-  needsGatewayApi(config.istio.dataplane, routing.api) &&
-  routing.gatewayApiCrds === "install"
-    ? new k8s.Provider("k8s-shared-objects", {
-        enablePatchForce: true,
-        upsertExistingObjects: true,
-      })
-    : undefined;
+// - enablePatchForce: every server-side apply takes back the fields the stack declares, including
+//   those of remote components' children (the Gateway API CRDs), which the stack transformation
+//   above never sees.
+// - upsertExistingObjects: since provider 4.29 creating an object that already exists fails with
+//   AlreadyExists. An interrupted `up` leaves objects the API server created but the state never
+//   recorded; the next `up` (after `npm run recover`) takes them back instead of failing on each.
+//   Every object the stack creates has a name of its own, in namespaces of its own, and the
+//   Gateway API CRDs are adopted only at the bundle the stack pins (config/gatewayApiCrds.ts).
+const provider = new k8s.Provider("k8s", {
+  enablePatchForce: true,
+  upsertExistingObjects: true,
+});
 
 const istio = new IstioControlPlane(
   "istio",
   {
     istio: config.istio,
     routing,
-    sharedObjectsProvider,
     mtlsMode: config.security.mtlsMode,
     cni: config.security.cni,
     tracing: config.observability.jaeger.enabled,

@@ -31,12 +31,6 @@ export interface IstioControlPlaneArgs {
    * what the cluster has (config/gatewayApiCrds.ts).
    */
   readonly routing?: RoutingConfig;
-  /**
-   * The provider for cluster-wide objects the stack shares with other teams (the Gateway API
-   * CRDs): one that adopts an object that already exists (upsertExistingObjects) instead of
-   * failing with AlreadyExists. Defaults to the component's provider.
-   */
-  readonly sharedObjectsProvider?: k8s.Provider;
   /** Mesh-wide mTLS mode of the root namespace's PeerAuthentication. Defaults to STRICT. */
   readonly mtlsMode?: MtlsMode;
   /** Install istio-cni (between base and istiod) so pods need no privileged init container; ambient always installs it. Defaults to false. */
@@ -124,7 +118,8 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     ) {
       // Cluster-scoped and shared with every team: deleting a CRD deletes every object of its
       // kind, so they outlive the stack (retainOnDelete, which the engine passes on to the
-      // component's children), and one the cluster already has is adopted, not refused. The
+      // component's children), and one the cluster already has is adopted (the provider's
+      // upsertExistingObjects), not refused. The
       // official release manifest unless config names a local copy.
       this.gatewayApiCrds = new k8s.yaml.v2.ConfigFile(
         `${name}-gateway-api-crds`,
@@ -133,13 +128,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
             routing.gatewayApiCrdsFile ??
             gatewayApiCrdsUrl(gatewayApiVersionFor(args.istio.version)),
         },
-        {
-          parent: this,
-          retainOnDelete: true,
-          ...(args.sharedObjectsProvider
-            ? { provider: args.sharedObjectsProvider }
-            : {}),
-        },
+        { parent: this, retainOnDelete: true },
       );
     }
 

@@ -149,11 +149,15 @@ const emptyMetadataFiles = () =>
 
 /** The README's recovery step, run as users run it, in the project directory. */
 function recover(workDir: string): string {
-  return execFileSync("npm", ["run", "-s", "recover", "--", "--stack", STACK], {
-    cwd: workDir,
-    encoding: "utf8",
-    stdio: "pipe",
-  });
+  return execFileSync(
+    "npm",
+    ["run", "-s", "recover", "--", "--stack", STACK, "--yes"],
+    {
+      cwd: workDir,
+      encoding: "utf8",
+      stdio: "pipe",
+    },
+  );
 }
 
 // --- converged ----------------------------------------------------------------------------------
