@@ -1,6 +1,7 @@
-// The command-line grammar the tools share (`npm run rollout`, `npm run traffic`): `--name value`,
-// `--name=value` and boolean `--name`. Every problem is collected, so the user sees all of them at
-// once, and each message names the flag, the value and the fix, as the stack config's messages do.
+// The command-line grammar the tools share (`npm run rollout`, `traffic` and `recover`): `--name
+// value`, `--name=value` and boolean `--name`. Every problem is collected, so the user sees all of
+// them at once, and each message names the flag, the value and the fix, as the stack config's
+// messages do; an unknown flag one or two typos from a known one gets a "did you mean".
 
 /** What a tool accepts: each flag, and whether it takes a value. */
 export type FlagSpec = Record<string, "value" | "boolean">;
@@ -45,14 +46,22 @@ export function tokenize(
     const name = eq >= 0 ? word.slice(2, eq) : word.slice(2);
     const kind = spec[name];
     if (kind === undefined) {
-      problems.push(`unknown flag --${name}: use one of ${known}`);
+      let given = eq >= 0 ? word.slice(eq + 1) : undefined;
       if (
         eq < 0 &&
         argv[i + 1] !== undefined &&
         !argv[i + 1].startsWith("--")
       ) {
-        i++; // its value, most likely
+        given = argv[++i]; // its value, most likely
       }
+      const near = Object.keys(spec).find((f) => {
+        const d = editDistance(f, name);
+        return d <= 2 && d <= name.length / 2;
+      });
+      problems.push(
+        `unknown flag --${name}${given === undefined ? "" : ` (given ${quote(given)})`}: ` +
+          `${near ? `did you mean --${near}? ` : ""}use one of ${known}`,
+      );
       continue;
     }
     let value: string | true;
@@ -84,6 +93,23 @@ export function tokenize(
 }
 
 const show = (v: string | true) => (v === true ? "set" : quote(v));
+
+/** Levenshtein distance, for "did you mean" (a typo is one or two edits from the flag). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        row[j] + 1,
+        next[j - 1] + 1,
+        row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length];
+}
 
 /** A whole number within [min, max], or undefined with a problem recorded. */
 export function integerFlag(

@@ -174,7 +174,7 @@ describe("npm run rollout: the command line", () => {
     [
       "an unknown flag",
       [...base, "--canary", "v2"],
-      "unknown flag --canary: use one of --stack, --to, --steps, --interval, --prometheus, --max-error-rate, --max-p99-ms, --min-requests, --dry-run, --report, --help",
+      'unknown flag --canary (given "v2"): use one of --stack, --to, --steps, --interval, --prometheus, --max-error-rate, --max-p99-ms, --min-requests, --dry-run, --report, --help',
     ],
     [
       "a positional word",
