@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseRolloutArgs, ROLLOUT_USAGE, type RolloutOptions } from "./args";
 import { UsageError } from "../flags";
+import { preflight } from "../preflight.js";
 import { acquireLock, type HeldLock, LockHeldError, lockPath } from "./lock";
 import { formatWeights, PlanError, planRollout, sameWeights } from "./plan";
 import { isInteractive, Progress } from "./progress";
@@ -30,8 +31,11 @@ const HELP = `${ROLLOUT_USAGE}
 Shifts traffic to --to step by step through the stack's config and 'pulumi up', gated on the
 canary's error rate and p99 latency from Prometheus (Istio's standard metrics). A failing gate,
 a step that stays inconclusive, a failed 'up' or Ctrl-C rolls back to the start weights.
-Exit codes: 0 promoted, 1 rolled back, 2 refused (bad flags, plan, lock), 3 rollback failed,
-130/143 interrupted (rolled back). See README.md, "Progressive delivery".`;
+Needs the pulumi CLI, logged in, and PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)
+when the stack's secrets use a passphrase (a local backend's default): checked before anything.
+Exit codes: 0 promoted, 1 rolled back, 2 refused (bad flags; the CLI, login or passphrase
+missing; plan; lock), 3 rollback failed, 130/143 interrupted (rolled back). See README.md,
+"Progressive delivery".`;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -180,6 +184,12 @@ async function main(): Promise<number> {
     process.stderr.write(
       `rollout: refused: --report ${opts.report}: its folder does not exist; create it or name another file\n`,
     );
+    return 2;
+  }
+  // Before the lock and the stack: the CLI, its login and the passphrase, one line each.
+  const { problems } = preflight({ stack: opts.stack, cwd: workDir });
+  if (problems.length > 0) {
+    problems.forEach((p) => progress.say(`refused: ${p}`));
     return 2;
   }
   // Signals first: from here on Ctrl-C means "roll back", never "die half-way".

@@ -12,6 +12,29 @@ export const TRAFFIC_USAGE =
   "npm run traffic -- [--requests N] [--url http://localhost:8080/] [--stack <stack>] " +
   "[--weights v1=80,v2=20] [--concurrency N]";
 
+export const TRAFFIC_HELP = `usage: ${TRAFFIC_USAGE}
+
+Sends --requests GETs through the stack's ingress (run its port-forward first: see
+'pulumi stack output portForwardCommand'), counts the answers per version (the demo backend
+answers "backend v1", ...), and draws the observed split beside the configured weights: the
+stack's canaryWeights output (what the last 'up' deployed), or --weights. Each version passes
+when it is within 3 sigma of its weight (sigma = sqrt(n*p*(1-p)) for n answers).
+
+Flags:
+  --requests N              how many requests (default 200; 1 to 100000)
+  --url <url>               where to send them (default http://localhost:8080/, the port-forward)
+  --stack <stack>           whose canaryWeights to compare with (default: $STACK, else dev)
+  --weights v1=80,v2=20     the configured weights, given here: the stack is not read
+  --concurrency N           requests in flight (default 8; 1 to 64)
+  --help                    this text
+
+Reading the stack needs the pulumi CLI, logged in, and PULUMI_CONFIG_PASSPHRASE (or
+PULUMI_CONFIG_PASSPHRASE_FILE) when the stack's secrets use a passphrase.
+Exit codes: 0 the split is within tolerance and every request was answered, 1 a version out of
+tolerance, a failed request, or the stack's weights could not be read, 2 refused before any
+request (bad flags, or the pulumi CLI, its login or the passphrase missing). See README.md,
+"Progressive delivery".`;
+
 const SPEC: FlagSpec = {
   requests: "value",
   url: "value",

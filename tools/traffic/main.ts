@@ -2,10 +2,13 @@
 // port-forward the stack outputs as portForwardCommand, run it first), counts the answers per
 // version ("backend v1", ...), and prints the observed split as a bar chart beside the configured
 // weights (the stack's canaryWeights output, or --weights), with a 3σ tolerance verdict. Exit 0
-// when the split is within tolerance and every request was answered, 1 otherwise, 2 on bad flags.
+// when the split is within tolerance and every request was answered, 1 otherwise, 2 refused before
+// any request: bad flags, or (reading the stack) the pulumi CLI, its login or the passphrase
+// missing (tools/preflight.js), each named with its fix.
 import { execFileSync } from "child_process";
 import { UsageError } from "../flags";
-import { parseTrafficArgs, TRAFFIC_USAGE, type TrafficOptions } from "./args";
+import { preflight } from "../preflight.js";
+import { parseTrafficArgs, TRAFFIC_HELP, type TrafficOptions } from "./args";
 import { probe } from "./probe";
 import { judgeSplit, renderSplit, verdictLine } from "./split";
 
@@ -87,8 +90,17 @@ async function main(): Promise<number> {
     throw e;
   }
   if (opts === "help") {
-    process.stdout.write(`${TRAFFIC_USAGE}\n`);
+    process.stdout.write(`${TRAFFIC_HELP}\n`);
     return 0;
+  }
+  if (opts.weights === undefined) {
+    const { problems } = preflight({ stack: opts.stack });
+    if (problems.length > 0) {
+      for (const p of problems) {
+        say(`refused: ${p}`);
+      }
+      return 2;
+    }
   }
   try {
     return await run(opts);
