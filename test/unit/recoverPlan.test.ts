@@ -7,7 +7,9 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import type { HostFacts } from "../../tools/pulumiLock";
 import {
+  judgeLocks,
   judgeReleases,
   planLines,
   releasesToInstall,
@@ -175,7 +177,7 @@ esac`,
     assert.equal(r.status, 2, `${r.stdout}${r.stderr}`);
     assert.match(
       r.stderr,
-      /stack dev keeps its secrets with a passphrase \(Pulumi\.dev\.yaml has an encryptionsalt\), and PULUMI_CONFIG_PASSPHRASE is not set: .*export PULUMI_CONFIG_PASSPHRASE=<passphrase> \(or PULUMI_CONFIG_PASSPHRASE_FILE=<file>\)/,
+      /^recover: refused: stack dev keeps its secrets with a passphrase \(Pulumi\.dev\.yaml has an encryptionsalt\), and PULUMI_CONFIG_PASSPHRASE is not set: .*export PULUMI_CONFIG_PASSPHRASE=<passphrase> \(or PULUMI_CONFIG_PASSPHRASE_FILE=<file>\)\n$/,
     );
     assert.deepEqual(bin.calls("pulumi"), ["whoami --json"]);
   });
@@ -229,6 +231,47 @@ describe("recover's Helm release records", () => {
     assert.deepEqual(
       planLines({ locks: [], pending: [], ...judged }).at(-1),
       "  left alone: Helm release istio-system/kiali (deployed) exists but is not the stack's: uninstall it, or the next up fails",
+    );
+  });
+});
+
+describe("recover's judgement of the stack's lock files", () => {
+  /** A host without /proc (macOS) whose every pid answers signal 0. */
+  const mac: HostFacts = {
+    procDir: "/nonexistent/proc",
+    kill: () => undefined,
+    hostname: () => "laptop",
+  };
+  const judge = (lock: Parameters<typeof judgeLocks>[0][number]) =>
+    judgeLocks([lock], { forceOtherHost: false }, mac);
+
+  it("WHEN a lock file is unreadable and fresh THEN it may be one being written: refused; WHEN old THEN removed", () => {
+    assert.deepEqual(judge({ file: "/s/l.json", ageMs: 2000 }), {
+      kind: "refuse",
+      message:
+        "the lock file /s/l.json is being written (unreadable, 2 s old): an update is starting; run recover again when it has ended",
+    });
+    assert.deepEqual(judge({ file: "/s/l.json", ageMs: 60_000 }), {
+      kind: "remove",
+      reasons: [
+        "the lock file /s/l.json is unreadable (its write was cut short)",
+      ],
+    });
+  });
+
+  it("WHEN this host cannot tell whether the lock's pid is pulumi THEN it refuses, saying how to check and what to run", () => {
+    assert.deepEqual(
+      judge({
+        file: "/s/l.json",
+        ageMs: 60_000,
+        lock: { pid: 4242, hostname: "laptop", timestamp: "T" },
+      }),
+      {
+        kind: "refuse",
+        message:
+          "the stack's lock of T may still be held: pid 4242 on laptop runs, and without /proc this host cannot tell whether it is pulumi; " +
+          "let that update finish (or stop it), then run recover again; if 'ps -p 4242' shows no pulumi, nothing holds the lock: remove it with 'pulumi cancel'",
+      },
     );
   });
 });

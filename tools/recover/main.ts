@@ -56,8 +56,12 @@ import {
 
 const log = (msg: string) => process.stdout.write(`[recover] ${msg}\n`);
 
-/** Raised to stop with exit 2, nothing (more) changed. */
-class Refused extends Error {}
+/** Raised to stop with exit 2, nothing (more) changed; each line is said on its own. */
+class Refused extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join("; "));
+  }
+}
 
 function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, {
@@ -122,9 +126,9 @@ async function confirm(opts: RecoverOptions, what: string): Promise<void> {
     return;
   }
   if (!process.stdin.isTTY) {
-    throw new Refused(
+    throw new Refused([
       "no terminal to confirm the plan on: run it again with --yes to carry it out; nothing was changed",
-    );
+    ]);
   }
   const rl = readline.createInterface({
     input: process.stdin,
@@ -135,7 +139,7 @@ async function confirm(opts: RecoverOptions, what: string): Promise<void> {
   );
   rl.close();
   if (!/^y(es)?$/i.test(answer.trim())) {
-    throw new Refused("not confirmed: nothing was changed");
+    throw new Refused(["not confirmed: nothing was changed"]);
   }
 }
 
@@ -181,15 +185,13 @@ async function main(): Promise<number> {
     fs.existsSync("Pulumi.yaml") ? fs.readFileSync("Pulumi.yaml", "utf8") : "",
   )?.[1];
   if (!project) {
-    throw new Refused(
+    throw new Refused([
       "no project name in ./Pulumi.yaml: run this in the project's folder",
-    );
+    ]);
   }
   const checked = preflight({ stack, kube: true });
   if (checked.problems.length > 0) {
-    throw new Refused(
-      `missing, so nothing was changed:\n${checked.problems.map((p) => `  - ${p}`).join("\n")}`,
-    );
+    throw new Refused(checked.problems);
   }
   const pulumi = (...args: string[]) =>
     run("pulumi", [...args, "--stack", stack, "--non-interactive"]);
@@ -205,7 +207,7 @@ async function main(): Promise<number> {
       THIS_HOST,
     );
     if (judged.kind === "refuse") {
-      throw new Refused(judged.message);
+      throw new Refused([judged.message]);
     }
     lockReasons = judged.reasons;
     await repairBookkeeping(dir, opts);
@@ -268,9 +270,9 @@ async function main(): Promise<number> {
     const judged = new Set(locks.map((l) => l.file));
     const fresh = now.filter((f) => !judged.has(f));
     if (fresh.length > 0) {
-      throw new Refused(
+      throw new Refused([
         `a new lock appeared meanwhile (${fresh.join(", ")}): an update has started; nothing more was changed`,
-      );
+      ]);
     }
     pulumi("cancel", "--yes");
     log("lock removed (pulumi cancel)");
@@ -306,7 +308,9 @@ main().then(
   (code) => process.exit(code),
   (e) => {
     if (e instanceof Refused) {
-      process.stderr.write(`recover: refused: ${e.message}\n`);
+      for (const line of e.lines) {
+        process.stderr.write(`recover: refused: ${line}\n`);
+      }
       process.exit(2);
     }
     const err = e as Error & { stderr?: string };

@@ -57,7 +57,7 @@ export function judgeLocks(
     }
     const fix =
       lock.hostname === facts.hostname()
-        ? "let that update finish (or stop it), then run recover again"
+        ? `let that update finish (or stop it), then run recover again; if 'ps -p ${lock.pid}' shows no pulumi, nothing holds the lock: remove it with 'pulumi cancel'`
         : `if nothing runs on the stack on ${lock.hostname} any more, run again with --force-unlock-other-host (dangerous if an update still runs there)`;
     return {
       kind: "refuse",
