@@ -158,7 +158,7 @@ async function repairBookkeeping(
   for (const f of empty) {
     log(`  delete the empty metadata file ${f} (a write cut short)`);
   }
-  await confirm(opts, "deletes these empty files");
+  await confirm(opts, "delete these empty files");
   for (const f of empty) {
     fs.rmSync(f);
     log(`deleted ${f}`);
@@ -262,7 +262,7 @@ async function main(): Promise<number> {
   for (const line of planLines(plan)) {
     log(line);
   }
-  await confirm(opts, "carries out this plan");
+  await confirm(opts, "carry out this plan");
 
   if (plan.locks.length > 0) {
     // `pulumi cancel` deletes every lock of the stack: stop if one appeared since they were judged.
