@@ -121,8 +121,33 @@ function testJwks(): string {
   });
 }
 
+/**
+ * IT_ONLY=faults and/or modes (comma-separated) runs only those groups of scenarios, on stacks of
+ * their own (for debugging, and to run one group against another commit). CI runs everything.
+ */
+const ONLY_GROUPS = ["faults", "modes"] as const;
+
 async function main(): Promise<void> {
   const workDir = copyProject();
+  const only = (process.env.IT_ONLY ?? "").split(",").filter(Boolean);
+  const unknown = only.filter(
+    (g) => !(ONLY_GROUPS as readonly string[]).includes(g),
+  );
+  if (unknown.length > 0) {
+    throw new Error(
+      `IT_ONLY=${process.env.IT_ONLY}: unknown group(s) ${unknown.join(", ")}; use ${ONLY_GROUPS.join(", ")}`,
+    );
+  }
+  if (only.length > 0) {
+    if (only.includes("faults")) {
+      await faultScenarios(workDir);
+    }
+    if (only.includes("modes")) {
+      await modeScenarios(workDir);
+    }
+    process.exitCode = report(SCENARIOS);
+    return;
+  }
   const stack = await LocalWorkspace.createOrSelectStack({
     stackName: "dev",
     workDir,
