@@ -7,6 +7,10 @@
 // half second, as the frontend's proxy would split requests once istiod pushed the route. Each
 // request is reported twice, as a mesh does: by the backend's sidecar (reporter="destination") and
 // by the frontend's (reporter="source"), so a query that forgets the reporter counts double.
+// As Envoy's stats do, a response code's series (its counter and its latency buckets, both labelled
+// with the code) exist only from the first answer with that code: a version that never failed has
+// no 503 series at all, and one that starts failing inside a check window creates it there
+// (what Prometheus' increase() does not count, prometheus/prometheus#7249).
 import * as http from "http";
 import type { AddressInfo } from "net";
 
@@ -23,15 +27,20 @@ export interface VersionBehaviour {
   latencyMs: number;
 }
 
-interface Series {
-  ok: number;
-  errors: number;
-  /** Requests at or below each bucket bound (cumulative, as Prometheus' `le`). */
+/** The series of one response code of one version: born at its first answer. */
+interface CodeSeries {
+  count: number;
+  /** Answers at or below each bucket bound (cumulative, as Prometheus' `le`). */
   buckets: number[];
   sumMs: number;
+}
+
+interface VersionState {
   /** Requests not yet whole (the rate is continuous). */
   carry: number;
   errorCarry: number;
+  /** By response code, in the order the codes were first answered. */
+  codes: Map<string, CodeSeries>;
 }
 
 export interface Exporter {
@@ -42,6 +51,10 @@ export interface Exporter {
   weights(): Record<string, number>;
   /** Requests counted so far per version (both reporters count these once each). */
   totals(): Record<string, number>;
+  /** The response codes a version has series for (answered at least once). */
+  codes(version: string): string[];
+  /** Answers `n` requests of `version` with `code` at once (a burst), as well as its traffic. */
+  burst(version: string, n: number, code: string): void;
   stop(): Promise<void>;
 }
 
@@ -59,41 +72,48 @@ export async function startExporter(opts: {
   const behaviour = new Map<string, VersionBehaviour>(
     opts.versions.map((v) => [v, { errorRate: 0, latencyMs: 20 }]),
   );
-  const series = new Map<string, Series>(
+  const state = new Map<string, VersionState>(
     opts.versions.map((v) => [
       v,
-      {
-        ok: 0,
-        errors: 0,
-        buckets: BUCKETS.map(() => 0),
-        sumMs: 0,
-        carry: 0,
-        errorCarry: 0,
-      },
+      { carry: 0, errorCarry: 0, codes: new Map<string, CodeSeries>() },
     ]),
   );
+  /** Counts `n` answers with `code`; the code's series is created by its first answer. */
+  const answer = (v: string, code: string, n: number) => {
+    if (n <= 0) {
+      return;
+    }
+    const st = state.get(v)!;
+    const latencyMs = behaviour.get(v)!.latencyMs;
+    let s = st.codes.get(code);
+    if (s === undefined) {
+      s = { count: 0, buckets: BUCKETS.map(() => 0), sumMs: 0 };
+      st.codes.set(code, s);
+    }
+    s.count += n;
+    s.sumMs += n * latencyMs;
+    BUCKETS.forEach((le, i) => {
+      if (latencyMs <= le) {
+        s.buckets[i] += n;
+      }
+    });
+  };
   let weights: Record<string, number> = await opts.readWeights();
   let last = Date.now();
   const advance = () => {
     const now = Date.now();
     const dt = (now - last) / 1000;
     last = now;
-    for (const [v, s] of series) {
+    for (const [v, st] of state) {
       const b = behaviour.get(v)!;
-      s.carry += (opts.rps * (weights[v] ?? 0) * dt) / 100;
-      const n = Math.floor(s.carry);
-      s.carry -= n;
-      s.errorCarry += n * b.errorRate;
-      const errors = Math.min(n, Math.floor(s.errorCarry));
-      s.errorCarry -= errors;
-      s.ok += n - errors;
-      s.errors += errors;
-      s.sumMs += n * b.latencyMs;
-      BUCKETS.forEach((le, i) => {
-        if (b.latencyMs <= le) {
-          s.buckets[i] += n;
-        }
-      });
+      st.carry += (opts.rps * (weights[v] ?? 0) * dt) / 100;
+      const n = Math.floor(st.carry);
+      st.carry -= n;
+      st.errorCarry += n * b.errorRate;
+      const errors = Math.min(n, Math.floor(st.errorCarry));
+      st.errorCarry -= errors;
+      answer(v, "503", errors);
+      answer(v, "200", n - errors);
     }
   };
   const ticker = setInterval(advance, 100);
@@ -120,7 +140,7 @@ export async function startExporter(opts: {
       "# HELP istio_request_duration_milliseconds Request duration (test-bed stand-in).",
       "# TYPE istio_request_duration_milliseconds histogram",
     ];
-    for (const [v, s] of series) {
+    for (const [v, st] of state) {
       for (const reporter of ["destination", "source"]) {
         const base =
           `reporter="${reporter}",source_workload="frontend-v1",source_workload_namespace="${opts.namespace}",` +
@@ -129,24 +149,24 @@ export async function startExporter(opts: {
           `destination_app="${opts.service}",destination_version="${v}",` +
           `destination_service_name="${opts.service}",destination_service_namespace="${opts.namespace}",` +
           `request_protocol="http"`;
-        lines.push(`istio_requests_total{${base},response_code="200"} ${s.ok}`);
-        lines.push(
-          `istio_requests_total{${base},response_code="503"} ${s.errors}`,
-        );
-        BUCKETS.forEach((le, i) =>
+        for (const [code, s] of st.codes) {
+          const labels = `${base},response_code="${code}"`;
+          lines.push(`istio_requests_total{${labels}} ${s.count}`);
+          BUCKETS.forEach((le, i) =>
+            hist.push(
+              `istio_request_duration_milliseconds_bucket{${labels},le="${le}"} ${s.buckets[i]}`,
+            ),
+          );
           hist.push(
-            `istio_request_duration_milliseconds_bucket{${base},le="${le}"} ${s.buckets[i]}`,
-          ),
-        );
-        hist.push(
-          `istio_request_duration_milliseconds_bucket{${base},le="+Inf"} ${s.ok + s.errors}`,
-        );
-        hist.push(
-          `istio_request_duration_milliseconds_sum{${base}} ${s.sumMs}`,
-        );
-        hist.push(
-          `istio_request_duration_milliseconds_count{${base}} ${s.ok + s.errors}`,
-        );
+            `istio_request_duration_milliseconds_bucket{${labels},le="+Inf"} ${s.count}`,
+          );
+          hist.push(
+            `istio_request_duration_milliseconds_sum{${labels}} ${s.sumMs}`,
+          );
+          hist.push(
+            `istio_request_duration_milliseconds_count{${labels}} ${s.count}`,
+          );
+        }
       }
     }
     return [...lines, ...hist, ""].join("\n");
@@ -167,7 +187,17 @@ export async function startExporter(opts: {
     set: (v, b) => behaviour.set(v, { ...behaviour.get(v)!, ...b }),
     weights: () => ({ ...weights }),
     totals: () =>
-      Object.fromEntries([...series].map(([v, s]) => [v, s.ok + s.errors])),
+      Object.fromEntries(
+        [...state].map(([v, st]) => [
+          v,
+          [...st.codes.values()].reduce((n, s) => n + s.count, 0),
+        ]),
+      ),
+    codes: (v) => [...(state.get(v)?.codes.keys() ?? [])],
+    burst: (v, n, code) => {
+      advance();
+      answer(v, code, n);
+    },
     stop: async () => {
       clearInterval(ticker);
       polling = false;
