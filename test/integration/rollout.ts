@@ -5,6 +5,11 @@
 // server holds. Healthy canaries are promoted, an unhealthy one and an interrupted one roll back,
 // a second rollout is refused; each ends with the API server's route and the stack's config at
 // the weights it must. The metrics never come from a real Envoy: none runs here.
+//
+// ROLLOUT_ONLY=<key>[,<key>] runs only those scenarios (keys: unhealthy, burst, inconclusive,
+// sigint, promote, gateway-api), and ROLLOUT_REPEAT=<n> runs each of them n times in a row, e.g.
+// ROLLOUT_ONLY=sigint ROLLOUT_REPEAT=10 npm run test:rollout.
+import type { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -46,7 +51,265 @@ async function whenUpdating(workDir: string): Promise<void> {
   throw new Error("the up of step 2 did not begin within 10 s");
 }
 
+interface Context {
+  workDir: string;
+  stack: Stack;
+  api: Api;
+  exporter: Exporter;
+  flags: (steps: string, minRequests?: string) => string[];
+}
+
+/** Puts the stack back at the start weights (config and `up`), for a run that follows. */
+async function restart(stack: Stack): Promise<void> {
+  for (const [v, w] of Object.entries(START)) {
+    await stack.setConfig(`canary.weights.${v}`, { value: String(w) }, true);
+  }
+  await timed("up back to 80/20", () => stack.up({ onOutput: pulumiLog }));
+}
+
+interface Scenario {
+  readonly key: string;
+  readonly api: Api;
+  readonly name: string;
+  /** The weights it leaves the stack at, when not the start weights. */
+  readonly leaves?: Record<string, number>;
+  run(c: Context): Promise<void>;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    key: "unhealthy",
+    api: "istio",
+    name: "rollout: a dry run changes nothing; an unhealthy canary (v2 answers 30 % 503) rolls back to 80/20 after the first step's gate",
+    run: async ({ workDir, stack, api, exporter, flags }) => {
+      exporter.set("v2", { errorRate: 0.3 });
+      try {
+        const dry = await rollout(workDir, [...flags("50,100"), "--dry-run"]);
+        check(
+          dry.code === 0 && dry.report?.outcome === "dry-run",
+          `dry run: exit ${dry.code}: ${dry.stdout}`,
+        );
+        check(
+          dry.stdout.includes(`requests: ${dry.report.queries.requests}`) &&
+            dry.stdout.includes(
+              `requestsAtStart: ${dry.report.queries.requestsAtStart}`,
+            ) &&
+            dry.report.queries.requests.includes('reporter="destination"'),
+          "the dry run does not print the queries",
+        );
+        log(`dry run: ${await expectWeights(stack, api, START)}`);
+        const r = await timed("rollout rolled back (unhealthy)", () =>
+          rollout(workDir, flags("50,100")),
+        );
+        check(r.code === 1, `exit ${r.code}, not 1`);
+        check(
+          r.report?.outcome === "rolled-back",
+          `outcome ${r.report?.outcome}`,
+        );
+        check(
+          /^step 1: gate failed: FAIL: error rate [23]\d(\.\d+)?% > 2%/.test(
+            r.report.reason,
+          ),
+          `reason: ${r.report.reason}`,
+        );
+        check(
+          r.report.steps.length === 1 && r.report.rollback?.ok,
+          JSON.stringify(r.report.steps),
+        );
+      } finally {
+        exporter.set("v2", { errorRate: 0 });
+      }
+      log(await expectWeights(stack, api, START));
+    },
+  },
+  {
+    key: "burst",
+    api: "istio",
+    name: "rollout: a burst of 40 5xx answers inside step 1's window, under a response code v2 never answered (its series born there, flat after: what increase() reads as 0), rolls back to 80/20",
+    run: async ({ workDir, stack, api, exporter, flags }) => {
+      const code = ["500", "502", "504", "501", "505", "506", "507"].find(
+        (c) => !exporter.codes("v2").includes(c),
+      );
+      check(code, `v2 already answered every 5xx code the burst could use`);
+      let bornBefore: boolean | undefined;
+      const r = await timed("rollout rolled back (burst)", () =>
+        rollout(workDir, flags("50,100"), (line) => {
+          if (/step 1\/2: up done/.test(line)) {
+            bornBefore = exporter.codes("v2").includes(code);
+            exporter.burst("v2", 40, code);
+          }
+        }),
+      );
+      check(
+        bornBefore === false,
+        `the burst: ${bornBefore === undefined ? "step 1's up never finished" : `v2 had a ${code} series before it`}`,
+      );
+      check(r.code === 1, `exit ${r.code}, not 1: ${r.report?.reason}`);
+      check(
+        r.report?.outcome === "rolled-back" &&
+          /^step 1: gate failed: FAIL: error rate \d+(\.\d+)?% > 2%/.test(
+            r.report.reason,
+          ),
+        `outcome ${r.report?.outcome}: ${r.report?.reason}`,
+      );
+      const first = r.report.steps[0].checks[0];
+      check(
+        first.errors === 40,
+        `step 1's check counted ${first.errors} errors, not the burst's 40`,
+      );
+      log(
+        `burst of 40 ${code} answers: the check counted ${first.errors} errors of ${first.requests} requests`,
+      );
+      log(await expectWeights(stack, api, START));
+    },
+  },
+  {
+    key: "inconclusive",
+    api: "istio",
+    name: "rollout: a canary with too few requests (fewer than --min-requests 100000) is held, then rolled back, never promoted",
+    run: async ({ workDir, stack, api, flags }) => {
+      const r = await timed("rollout rolled back (inconclusive)", () =>
+        rollout(workDir, flags("50,100", "100000")),
+      );
+      check(r.code === 1, `exit ${r.code}, not 1`);
+      check(
+        r.report?.outcome === "rolled-back" &&
+          /^step 1: inconclusive after holding 3 s/.test(r.report.reason),
+        `outcome ${r.report?.outcome}: ${r.report?.reason}`,
+      );
+      const checks = r.report.steps[0].checks;
+      check(
+        checks.length >= 2 &&
+          checks.every((c: any) => c.verdict === "inconclusive"),
+        JSON.stringify(checks),
+      );
+      log(`${checks.length} inconclusive checks, then the rollback`);
+      log(await expectWeights(stack, api, START));
+    },
+  },
+  {
+    key: "sigint",
+    api: "istio",
+    name: "rollout: SIGINT mid-rollout (during step 2's up) rolls back to 80/20; a second rollout meanwhile is refused by the lock",
+    run: async ({ workDir, stack, api, flags }) => {
+      let second: Promise<RolloutRun> | undefined;
+      const r = await timed("rollout rolled back (SIGINT)", () =>
+        rollout(workDir, flags("25,50,100"), (line, child) => {
+          if (/step 1\/3: up done/.test(line)) {
+            second = rollout(workDir, flags("50,100"));
+          }
+          if (/step 2\/3 \(50%\): setting/.test(line)) {
+            // SIGINT once the engine has begun step 2's update (an up takes 2-6 s here).
+            void whenUpdating(workDir)
+              .catch((e) => log(`${e}; interrupting anyway`))
+              .then(() => child.kill("SIGINT"));
+          }
+        }),
+      );
+      const other = await second!;
+      check(
+        other.code === 2 &&
+          /refused: another rollout is running on stack rollout \(pid \d+/.test(
+            other.stdout,
+          ),
+        `second rollout: exit ${other.code}: ${other.stdout}`,
+      );
+      check(r.code === 130, `exit ${r.code}, not 130`);
+      check(
+        r.report?.outcome === "interrupted",
+        `outcome ${r.report?.outcome}`,
+      );
+      check(
+        /^interrupted by SIGINT/.test(r.report.reason),
+        `reason: ${r.report.reason}`,
+      );
+      check(
+        !fs.existsSync(path.join(workDir, ".rollout", "rollout.lock")),
+        "the lock file is left behind",
+      );
+      log(
+        `reason: ${r.report.reason}; rollback up ${r.report.rollback?.upSeconds?.toFixed(1)} s`,
+      );
+      // The engine's own account of the cancelled up: the next-to-last up in the engine log.
+      const ups = fs
+        .readFileSync(path.join(workDir, ".rollout", "rollout.log"), "utf8")
+        .split("\n=== pulumi up ");
+      const cancelled = ups[ups.length - 2].trim().split("\n");
+      log(
+        `engine output of the cancelled up (last lines):\n${cancelled.slice(-6).join("\n")}`,
+      );
+      check(
+        /cancel/i.test(cancelled.join("\n")),
+        "the engine did not report a cancelled update",
+      );
+      check(
+        r.report.reason === "interrupted by SIGINT during the up of step 2",
+        `reason: ${r.report.reason}`,
+      );
+      log(await expectWeights(stack, api, START));
+    },
+  },
+  {
+    key: "promote",
+    api: "istio",
+    name: "rollout: a healthy canary is promoted 80/20 -> 50/50 -> 0/100, every gate passing",
+    leaves: { v1: 0, v2: 100 },
+    run: async ({ workDir, stack, api, flags }) => {
+      const r = await timed("rollout promoted (istio)", () =>
+        rollout(workDir, flags("50,100")),
+      );
+      check(r.code === 0, `exit ${r.code}, not 0`);
+      check(r.report?.outcome === "promoted", `outcome ${r.report?.outcome}`);
+      const checks = r.report.steps.flatMap((s: any) => s.checks);
+      check(
+        checks.every((c: any) => c.verdict === "pass"),
+        JSON.stringify(checks),
+      );
+      // At 50/50 the canary gets about half of 100 rps over the window (one reporter counted);
+      // the window is rounded up to whole seconds, and the counters are read at their last scrape.
+      const first = r.report.steps[0].checks[0];
+      check(
+        first.requests > 30 * (first.windowSeconds - 1) &&
+          first.requests < 70 * first.windowSeconds,
+        `step 1 saw ${first.requests} requests in ${first.windowSeconds} s`,
+      );
+      log(`checks: ${checks.map((c: any) => c.summary).join(" / ")}`);
+      log(await expectWeights(stack, api, { v1: 0, v2: 100 }));
+    },
+  },
+  {
+    key: "gateway-api",
+    api: "gateway-api",
+    name: "rollout: with routing.api gateway-api, a healthy canary is promoted through the HTTPRoute to 0/100",
+    leaves: { v1: 0, v2: 100 },
+    run: async ({ workDir, stack, api, flags }) => {
+      const r = await timed("rollout promoted (gateway-api)", () =>
+        rollout(workDir, flags("50,100")),
+      );
+      check(
+        r.code === 0 && r.report?.outcome === "promoted",
+        `exit ${r.code}, outcome ${r.report?.outcome}: ${r.report?.reason}`,
+      );
+      log(await expectWeights(stack, api, { v1: 0, v2: 100 }));
+    },
+  },
+];
+
 async function main(): Promise<number> {
+  const only = (process.env.ROLLOUT_ONLY ?? "").split(",").filter(Boolean);
+  const unknown = only.filter((k) => !SCENARIOS.some((s) => s.key === k));
+  check(
+    unknown.length === 0,
+    `ROLLOUT_ONLY: no scenario ${unknown.join(", ")} (keys: ${SCENARIOS.map((s) => s.key).join(", ")})`,
+  );
+  const repeat = Number(process.env.ROLLOUT_REPEAT ?? "1");
+  check(
+    Number.isInteger(repeat) && repeat >= 1,
+    `ROLLOUT_REPEAT must be a whole number from 1 (got ${process.env.ROLLOUT_REPEAT})`,
+  );
+  const selected = SCENARIOS.filter(
+    (s) => only.length === 0 || only.includes(s.key),
+  );
   const workDir = copyProject();
   const binary =
     process.env.PROMETHEUS_BIN ??
@@ -62,208 +325,72 @@ async function main(): Promise<number> {
   let exporter: Exporter | undefined;
   let prom: PrometheusServer | undefined;
   try {
-    let stack = await deploy(workDir, "rollout", api);
-    exporter = await startExporter({
-      namespace: DEMO,
-      service: "backend",
-      versions: ["v1", "v2"],
-      readWeights: () => routeWeights(api),
-      rps: 100,
-    });
-    prom = await startPrometheus(
-      binary,
-      path.join(WORK, "prometheus"),
-      new URL(exporter.url).host,
-    );
-    log(
-      `prometheus pid ${prom.pid} at ${prom.url}, scraping ${exporter.url} every 1 s`,
-    );
-    const flags = (steps: string, minRequests = "20") => [
-      "--stack",
-      "rollout",
-      ...FLAGS,
-      "--min-requests",
-      minRequests,
-      "--steps",
-      steps,
-      "--prometheus",
-      prom!.url,
-    ];
-
-    await step(
-      "rollout: a dry run changes nothing; an unhealthy canary (v2 answers 30 % 503) rolls back to 80/20 after the first step's gate",
-      async () => {
-        exporter!.set("v2", { errorRate: 0.3 });
-        const dry = await rollout(workDir, [...flags("50,100"), "--dry-run"]);
-        check(
-          dry.code === 0 && dry.report?.outcome === "dry-run",
-          `dry run: exit ${dry.code}: ${dry.stdout}`,
+    let stack: Stack | undefined;
+    for (const apiNow of ["istio", "gateway-api"] as const) {
+      const scenarios = selected.filter((s) => s.api === apiNow);
+      if (scenarios.length === 0) {
+        continue;
+      }
+      const name = apiNow === "istio" ? "rollout" : "rollout-gwapi";
+      if (stack) {
+        const done = stack;
+        await timed(`destroy (${done.name})`, () =>
+          done.destroy({ onOutput: pulumiLog }),
         );
-        check(
-          dry.stdout.includes(`requests: ${dry.report.queries.requests}`) &&
-            dry.report.queries.requests.includes('reporter="destination"'),
-          "the dry run does not print the queries",
-        );
-        log(`dry run: ${await expectWeights(stack, api, START)}`);
-        const r = await timed("rollout rolled back (unhealthy)", () =>
-          rollout(workDir, flags("50,100")),
-        );
-        exporter!.set("v2", { errorRate: 0 });
-        check(r.code === 1, `exit ${r.code}, not 1`);
-        check(
-          r.report?.outcome === "rolled-back",
-          `outcome ${r.report?.outcome}`,
-        );
-        check(
-          /^step 1: gate failed: FAIL: error rate 3\d(\.\d+)?% > 2%/.test(
-            r.report.reason,
-          ),
-          `reason: ${r.report.reason}`,
-        );
-        check(
-          r.report.steps.length === 1 && r.report.rollback?.ok,
-          JSON.stringify(r.report.steps),
-        );
-        log(await expectWeights(stack, api, START));
-      },
-    );
-
-    await step(
-      "rollout: a canary with too few requests (fewer than --min-requests 100000) is held, then rolled back, never promoted",
-      async () => {
-        const r = await timed("rollout rolled back (inconclusive)", () =>
-          rollout(workDir, flags("50,100", "100000")),
-        );
-        check(r.code === 1, `exit ${r.code}, not 1`);
-        check(
-          r.report?.outcome === "rolled-back" &&
-            /^step 1: inconclusive after holding 3 s/.test(r.report.reason),
-          `outcome ${r.report?.outcome}: ${r.report?.reason}`,
-        );
-        const checks = r.report.steps[0].checks;
-        check(
-          checks.length >= 2 &&
-            checks.every((c: any) => c.verdict === "inconclusive"),
-          JSON.stringify(checks),
-        );
-        log(`${checks.length} inconclusive checks, then the rollback`);
-        log(await expectWeights(stack, api, START));
-      },
-    );
-
-    await step(
-      "rollout: SIGINT mid-rollout (during step 2's up) rolls back to 80/20; a second rollout meanwhile is refused by the lock",
-      async () => {
-        let second: Promise<RolloutRun> | undefined;
-        const r = await timed("rollout rolled back (SIGINT)", () =>
-          rollout(workDir, flags("25,50,100"), (line, child) => {
-            if (/step 1\/3: up done/.test(line)) {
-              second = rollout(workDir, flags("50,100"));
-            }
-            if (/step 2\/3 \(50%\): setting/.test(line)) {
-              // SIGINT once the engine has begun step 2's update (an up takes 2-6 s here).
-              void whenUpdating(workDir)
-                .catch((e) => log(`${e}; interrupting anyway`))
-                .then(() => child.kill("SIGINT"));
-            }
-          }),
-        );
-        const other = await second!;
-        check(
-          other.code === 2 &&
-            /refused: another rollout is running on stack rollout \(pid \d+/.test(
-              other.stdout,
-            ),
-          `second rollout: exit ${other.code}: ${other.stdout}`,
-        );
-        check(r.code === 130, `exit ${r.code}, not 130`);
-        check(
-          r.report?.outcome === "interrupted",
-          `outcome ${r.report?.outcome}`,
-        );
-        check(
-          /^interrupted by SIGINT/.test(r.report.reason),
-          `reason: ${r.report.reason}`,
-        );
-        check(
-          !fs.existsSync(path.join(workDir, ".rollout", "rollout.lock")),
-          "the lock file is left behind",
+      }
+      api = apiNow;
+      stack = await deploy(workDir, name, api);
+      if (exporter === undefined) {
+        exporter = await startExporter({
+          namespace: DEMO,
+          service: "backend",
+          versions: ["v1", "v2"],
+          readWeights: () => routeWeights(api),
+          rps: 100,
+        });
+        prom = await startPrometheus(
+          binary,
+          path.join(WORK, "prometheus"),
+          new URL(exporter.url).host,
         );
         log(
-          `reason: ${r.report.reason}; rollback up ${r.report.rollback?.upSeconds?.toFixed(1)} s`,
+          `prometheus pid ${prom.pid} at ${prom.url}, scraping ${exporter.url} every 1 s`,
         );
-        // The engine's own account of the cancelled up: the next-to-last up in the engine log.
-        const ups = fs
-          .readFileSync(path.join(workDir, ".rollout", "rollout.log"), "utf8")
-          .split("\n=== pulumi up ");
-        const cancelled = ups[ups.length - 2].trim().split("\n");
-        log(
-          `engine output of the cancelled up (last lines):\n${cancelled.slice(-6).join("\n")}`,
-        );
-        check(
-          /cancel/i.test(cancelled.join("\n")),
-          "the engine did not report a cancelled update",
-        );
-        check(
-          r.report.reason === "interrupted by SIGINT during the up of step 2",
-          `reason: ${r.report.reason}`,
-        );
-        log(await expectWeights(stack, api, START));
-      },
-    );
-
-    await step(
-      "rollout: a healthy canary is promoted 80/20 -> 50/50 -> 0/100, every gate passing",
-      async () => {
-        const r = await timed("rollout promoted (istio)", () =>
-          rollout(workDir, flags("50,100")),
-        );
-        check(r.code === 0, `exit ${r.code}, not 0`);
-        check(r.report?.outcome === "promoted", `outcome ${r.report?.outcome}`);
-        const checks = r.report.steps.flatMap((s: any) => s.checks);
-        check(
-          checks.every((c: any) => c.verdict === "pass"),
-          JSON.stringify(checks),
-        );
-        // At 50/50 the canary gets about half of 100 rps over the window (one reporter counted).
-        const first = r.report.steps[0].checks[0];
-        check(
-          first.requests > 30 * first.windowSeconds &&
-            first.requests < 70 * first.windowSeconds,
-          `step 1 saw ${first.requests} requests in ${first.windowSeconds} s`,
-        );
-        log(`checks: ${checks.map((c: any) => c.summary).join(" / ")}`);
-        log(await expectWeights(stack, api, { v1: 0, v2: 100 }));
-      },
-    );
-
-    await timed("destroy (rollout)", () =>
-      stack.destroy({ onOutput: pulumiLog }),
-    );
-    api = "gateway-api";
-    stack = await deploy(workDir, "rollout-gwapi", api);
-    await step(
-      "rollout: with routing.api gateway-api, a healthy canary is promoted through the HTTPRoute to 0/100",
-      async () => {
-        const r = await timed("rollout promoted (gateway-api)", () =>
-          rollout(workDir, [
-            ...flags("50,100").map((a) =>
-              a === "rollout" ? "rollout-gwapi" : a,
-            ),
-          ]),
-        );
-        check(
-          r.code === 0 && r.report?.outcome === "promoted",
-          `exit ${r.code}, outcome ${r.report?.outcome}: ${r.report?.reason}`,
-        );
-        log(await expectWeights(stack, api, { v1: 0, v2: 100 }));
-      },
-    );
+      }
+      const c: Context = {
+        workDir,
+        stack,
+        api,
+        exporter,
+        flags: (steps: string, minRequests = "20") => [
+          "--stack",
+          name,
+          ...FLAGS,
+          "--min-requests",
+          minRequests,
+          "--steps",
+          steps,
+          "--prometheus",
+          prom!.url,
+        ],
+      };
+      for (const [n, s] of scenarios.entries()) {
+        for (let i = 1; i <= repeat; i++) {
+          await step(
+            repeat > 1 ? `${s.name} (run ${i}/${repeat})` : s.name,
+            () => s.run(c),
+          );
+          if (s.leaves && (i < repeat || n < scenarios.length - 1)) {
+            await restart(stack);
+          }
+        }
+      }
+    }
   } finally {
     await prom?.stop();
     await exporter?.stop();
   }
-  return report(5);
+  return report(selected.length * repeat);
 }
 
 main().then(
