@@ -87,6 +87,12 @@ fi
 
 run() { log "\$ $*"; (cd "$PROJ" && "${OFFLINE[@]}" "$@"); }
 run pulumi version
+# The Kubernetes plugin on PATH is the version build-pulumi.sh names (its schema carries it).
+v=$(run pulumi package get-schema "$KUBERNETES_BIN/pulumi-resource-kubernetes" |
+  node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).version))')
+[ "$v" = "$KUBERNETES_PLUGIN_VERSION" ] ||
+  { echo "pulumi-resource-kubernetes reports version $v, build-pulumi.sh says $KUBERNETES_PLUGIN_VERSION" >&2; exit 1; }
+log "pulumi-resource-kubernetes: version $v"
 run pulumi stack init dev --non-interactive
 run pulumi config set renderDir "$SCRATCH/rendered"
 run pulumi up --yes --non-interactive --skip-preview
