@@ -22,16 +22,28 @@ cd "$ROOT"
 
 tb_log() { echo "[$TB_SESSION] $*"; }
 
+# Runs test/testbed/$1 and keeps its stdout in TB_OUT. A failed build stops the session here,
+# naming the script: `eval "$(bash build-x.sh)"` alone would eval nothing, succeed, and leave the
+# failure to a later "unbound variable".
+tb_build() {
+  local rc=0
+  TB_OUT=$(bash "$TESTBED/$1") || rc=$?
+  if [ "$rc" -ne 0 ] || [ -z "$TB_OUT" ]; then
+    echo "[$TB_SESSION] ERROR: test/testbed/$1 failed (exit $rc; its messages are above); the test bed is not started" >&2
+    exit $(( rc == 0 ? 1 : rc ))
+  fi
+}
+
 start=$(date +%s)
 tb_log "building or reusing the test bed's tools"
-eval "$(bash "$TESTBED/build-kube.sh")"        # KUBE_BIN, ETCD_BIN
+tb_build build-kube.sh; eval "$TB_OUT"         # KUBE_BIN, ETCD_BIN
 export KUBE_BIN ETCD_BIN
-eval "$(bash "$TESTBED/build-kwok.sh")"        # KWOK_BIN
-eval "$(bash "$TESTBED/build-pulumi.sh")"      # PULUMI_PATH (CLI, language host, provider plugins)
-ISTIO_DIR=$(bash "$TESTBED/build-istio.sh" | tail -n 1)  # charts, istioctl, pilot-discovery, testbed-xds
+tb_build build-kwok.sh; eval "$TB_OUT"         # KWOK_BIN
+tb_build build-pulumi.sh; eval "$TB_OUT"       # PULUMI_PATH (CLI, language host, provider plugins)
+tb_build build-istio.sh; ISTIO_DIR=${TB_OUT##*$'\n'}  # charts, istioctl, pilot-discovery, testbed-xds
 export ISTIO_DIR ISTIO_CHARTS=$ISTIO_DIR/charts ISTIOCTL=$ISTIO_DIR/bin/istioctl
 export ISTIO_VERSION=${ISTIO_DIR##*/istio-}
-eval "$(bash "$TESTBED/build-gateway-api.sh")"  # GATEWAY_API_VERSION, GATEWAY_API_CRDS, CONTROLLER_GEN
+tb_build build-gateway-api.sh; eval "$TB_OUT"  # GATEWAY_API_VERSION, GATEWAY_API_CRDS, CONTROLLER_GEN
 export GATEWAY_API_VERSION GATEWAY_API_CRDS
 tb_log "tools ready after $(( $(date +%s) - start )) s"
 

@@ -412,3 +412,38 @@ describe("the test bed's build scripts, install and cache (stand-in builds)", ()
     });
   }
 });
+
+describe("the test bed's session (session.sh) when a build script fails", () => {
+  it("WHEN build-pulumi.sh fails THEN the session stops there, naming it, before anything starts", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "testbed-session-"));
+    try {
+      const bin = path.join(root, "fake-go");
+      write(path.join(bin, "go"), "#!/bin/sh\nexit 97\n", 0o755);
+      // build-kube.sh and build-kwok.sh install stand-ins; build-pulumi.sh cannot take its lock.
+      const cache = path.join(root, "cache");
+      fs.mkdirSync(path.join(cache, ".build-pulumi.lock"), { recursive: true });
+      const run = spawnSync(
+        "bash",
+        ["-c", `set -euo pipefail; . ${path.join(TESTBED, "session.sh")}; echo started`],
+        {
+          env: {
+            ...process.env,
+            TB_SESSION: "unit",
+            SERVICE_MESH_TESTBED_CACHE: cache,
+            TESTBED_STANDIN_BUILD: "1",
+            PATH: `${bin}:${process.env.PATH}`,
+          },
+          encoding: "utf8",
+          timeout: 15000,
+        },
+      );
+      assert.notEqual(run.status, 0);
+      assert.match(run.stderr, /ERROR: test\/testbed\/build-pulumi\.sh failed/);
+      assert.doesNotMatch(run.stderr, /unbound variable/);
+      assert.doesNotMatch(run.stdout, /started/);
+      assert.equal(fs.existsSync(path.join(cache, "pulumi-v3.248.0")), false);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
