@@ -424,7 +424,10 @@ describe("the test bed's session (session.sh) when a build script fails", () => 
       fs.mkdirSync(path.join(cache, ".build-pulumi.lock"), { recursive: true });
       const run = spawnSync(
         "bash",
-        ["-c", `set -euo pipefail; . ${path.join(TESTBED, "session.sh")}; echo started`],
+        [
+          "-c",
+          `set -euo pipefail; . ${path.join(TESTBED, "session.sh")}; echo started`,
+        ],
         {
           env: {
             ...process.env,
