@@ -70,7 +70,8 @@ LANGHOST_SDK_VERSION=v3.68.0
 #       v3.244.0 and v3.247.0 answer 403.
 KUBERNETES_PLUGIN_VERSION=4.32.0
 KUBERNETES_COMMIT=a03ff6ba58d2f1ea68319dda4b2c982119489c71
-KUBERNETES_SRC=${TESTBED_KUBERNETES_SRC:-/work/shared/vendor/pulumi-kubernetes-v4.32.0}
+# shared/ lies beside the repository's checkout (the developers' machines and CI alike).
+KUBERNETES_SRC=${TESTBED_KUBERNETES_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/shared/vendor/pulumi-kubernetes-v4.32.0}
 KUBERNETES_SDK_VERSION=v4.32.0
 KUBERNETES_SCHEMA_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-20260115033456-f47bc2d6f199
 KUBERNETES_SCHEMA_SHA256=6df6bc3951c0c9e827cd7dda4298249b58d148d87bd7c6cd4b748766864e1b1f
