@@ -180,3 +180,33 @@ export function urlFlag(
   }
   return url;
 }
+
+/**
+ * The tools' common start: parse argv, or say why it is refused (exit 2), or print the help
+ * (exit 0). Returns the options, or the exit code when there is nothing more to do.
+ */
+export function parseOrExit<T>(
+  tool: string,
+  parse: () => T | "help",
+  help: string,
+  out: {
+    stdout: NodeJS.WritableStream;
+    stderr: NodeJS.WritableStream;
+  } = process,
+): T | number {
+  let opts: T | "help";
+  try {
+    opts = parse();
+  } catch (e) {
+    if (e instanceof UsageError) {
+      out.stderr.write(`${tool}: refused:\n${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (opts === "help") {
+    out.stdout.write(`${help}\n`);
+    return 0;
+  }
+  return opts;
+}

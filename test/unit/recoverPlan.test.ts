@@ -14,9 +14,13 @@ import {
   planLines,
   releasesToInstall,
 } from "../../tools/recover/plan";
-import { KUBECTL_WITH_CONTEXT, type StandIns, standIns } from "./standIns";
+import {
+  KUBECTL_WITH_CONTEXT,
+  runTool,
+  type StandIns,
+  standIns,
+} from "./standIns";
 
-const ROOT = path.join(__dirname, "..", "..");
 const RELEASE_URN =
   "urn:pulumi:dev::service-mesh::mesh:istio:ControlPlane$kubernetes:helm.sh/v3:Release::istiod";
 
@@ -71,26 +75,15 @@ esac`,
   });
 
   const recover = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(
-      process.execPath,
-      [
-        "--require",
-        path.join(ROOT, "tools/register.js"),
-        path.join(ROOT, "tools/recover/main.ts"),
-        ...args,
-      ],
-      {
-        cwd: project,
-        encoding: "utf8",
-        env: {
-          PATH: bin.bin,
-          HOME: project,
-          PULUMI_CONFIG_PASSPHRASE: "x",
-          ...env,
-        },
-        timeout: 20_000,
+    runTool("tools/recover/main.ts", args, {
+      cwd: project,
+      env: {
+        PATH: bin.bin,
+        HOME: project,
+        PULUMI_CONFIG_PASSPHRASE: "x",
+        ...env,
       },
-    );
+    });
   const changes = () => [
     ...bin.calls("pulumi").filter((c) => /^(cancel|refresh)/.test(c)),
     ...bin.calls("kubectl").filter((c) => c.includes(" delete ")),

@@ -2,13 +2,10 @@
 // its lock or opens the stack: a local-backend user without PULUMI_CONFIG_PASSPHRASE gets one line
 // naming it and the fix, not the Automation API's error. The real tool, stand-ins as the PATH.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PULUMI_LOGGED_IN, standIns } from "./standIns";
-
-const ROOT = path.join(__dirname, "..", "..");
+import { PULUMI_LOGGED_IN, runTool, standIns } from "./standIns";
 
 describe("npm run rollout: prerequisites first", () => {
   it("WHEN the stack's secrets use a passphrase and none is set THEN one line says so and the fix, exit 2, before the lock or the stack", () => {
@@ -23,23 +20,10 @@ describe("npm run rollout: prerequisites first", () => {
         path.join(project, "Pulumi.dev.yaml"),
         "encryptionsalt: v1:abc\n",
       );
-      const r = spawnSync(
-        process.execPath,
-        [
-          "--require",
-          path.join(ROOT, "tools/register.js"),
-          path.join(ROOT, "tools/rollout/main.ts"),
-          "--stack",
-          "dev",
-          "--to",
-          "v2",
-        ],
-        {
-          cwd: project,
-          encoding: "utf8",
-          env: { PATH: bin.bin, HOME: project, CI: "true" },
-          timeout: 20_000,
-        },
+      const r = runTool(
+        "tools/rollout/main.ts",
+        ["--stack", "dev", "--to", "v2"],
+        { cwd: project, env: { PATH: bin.bin, HOME: project, CI: "true" } },
       );
       assert.equal(r.status, 2, `${r.stdout}${r.stderr}`);
       assert.equal(

@@ -1,6 +1,7 @@
 // Stand-ins for the commands the tools run (pulumi, kubectl, npm): shell scripts in a folder that
 // becomes the whole PATH, each appending its arguments to <name>.log and then doing what the test
 // says. A tool run this way can only reach what the test put there.
+import { spawnSync, type SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -52,3 +53,25 @@ export const KUBECTL_WITH_CONTEXT = `
 case "$1 $2" in
   "config current-context") echo kind-mesh ;;
 esac`;
+
+/**
+ * Runs one of the project's TypeScript tools (e.g. "tools/traffic/main.ts") as `npm run` does,
+ * through tools/register.js, in `cwd` with exactly `env`, and waits for it (20 s at most).
+ */
+export function runTool(
+  script: string,
+  args: readonly string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): SpawnSyncReturns<string> {
+  const root = path.join(__dirname, "..", "..");
+  return spawnSync(
+    process.execPath,
+    [
+      "--require",
+      path.join(root, "tools/register.js"),
+      path.join(root, script),
+      ...args,
+    ],
+    { cwd: opts.cwd, encoding: "utf8", env: opts.env, timeout: 20_000 },
+  );
+}

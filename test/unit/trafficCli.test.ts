@@ -2,13 +2,10 @@
 // its defaults and exit codes; reading the stack's weights first checks the pulumi CLI, the login
 // and the passphrase, so a missing one is named instead of "deploy it first".
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PULUMI_LOGGED_IN, type StandIns, standIns } from "./standIns";
-
-const ROOT = path.join(__dirname, "..", "..");
+import { PULUMI_LOGGED_IN, runTool, type StandIns, standIns } from "./standIns";
 
 describe("npm run traffic: help and prerequisites", () => {
   let project: string;
@@ -24,21 +21,10 @@ describe("npm run traffic: help and prerequisites", () => {
 
   const traffic = (scripts: Record<string, string>, ...args: string[]) => {
     bin = standIns(scripts);
-    return spawnSync(
-      process.execPath,
-      [
-        "--require",
-        path.join(ROOT, "tools/register.js"),
-        path.join(ROOT, "tools/traffic/main.ts"),
-        ...args,
-      ],
-      {
-        cwd: project,
-        encoding: "utf8",
-        env: { PATH: bin.bin, HOME: project },
-        timeout: 20_000,
-      },
-    );
+    return runTool("tools/traffic/main.ts", args, {
+      cwd: project,
+      env: { PATH: bin.bin, HOME: project },
+    });
   };
 
   it("WHEN --help is given THEN it says what it does, each flag's default and the exit codes, and runs nothing", () => {

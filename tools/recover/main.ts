@@ -36,7 +36,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
-import { UsageError } from "../flags";
+import { parseOrExit } from "../flags";
 import { preflight } from "../preflight.js";
 import { THIS_HOST } from "../pulumiLock";
 import { parseRecoverArgs, RECOVER_HELP, type RecoverOptions } from "./args";
@@ -166,19 +166,13 @@ async function repairBookkeeping(
 }
 
 async function main(): Promise<number> {
-  let opts: RecoverOptions | "help";
-  try {
-    opts = parseRecoverArgs(process.argv.slice(2), process.env);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`recover: refused:\n${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (opts === "help") {
-    process.stdout.write(`${RECOVER_HELP}\n`);
-    return 0;
+  const opts = parseOrExit(
+    "recover",
+    () => parseRecoverArgs(process.argv.slice(2), process.env),
+    RECOVER_HELP,
+  );
+  if (typeof opts === "number") {
+    return opts;
   }
   const { stack } = opts;
   const project = /^name:\s*(\S+)/m.exec(

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseRolloutArgs, ROLLOUT_USAGE, type RolloutOptions } from "./args";
-import { UsageError } from "../flags";
+import { parseOrExit } from "../flags";
 import { preflight } from "../preflight.js";
 import { acquireLock, type HeldLock, LockHeldError, lockPath } from "./lock";
 import { formatWeights, PlanError, planRollout, sameWeights } from "./plan";
@@ -166,19 +166,13 @@ async function main(): Promise<number> {
     process.stdout,
     isInteractive(process.stdout, process.env),
   );
-  let opts: RolloutOptions | "help";
-  try {
-    opts = parseRolloutArgs(process.argv.slice(2), workDir);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`rollout: refused:\n${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (opts === "help") {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
+  const opts = parseOrExit(
+    "rollout",
+    () => parseRolloutArgs(process.argv.slice(2), workDir),
+    HELP,
+  );
+  if (typeof opts === "number") {
+    return opts;
   }
   if (opts.report && !fs.existsSync(path.dirname(opts.report))) {
     process.stderr.write(

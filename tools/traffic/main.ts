@@ -6,7 +6,7 @@
 // any request: bad flags, or (reading the stack) the pulumi CLI, its login or the passphrase
 // missing (tools/preflight.js), each named with its fix.
 import { execFileSync } from "child_process";
-import { UsageError } from "../flags";
+import { parseOrExit } from "../flags";
 import { preflight } from "../preflight.js";
 import { parseTrafficArgs, TRAFFIC_HELP, type TrafficOptions } from "./args";
 import { probe } from "./probe";
@@ -79,19 +79,13 @@ async function run(opts: TrafficOptions): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  let opts: TrafficOptions | "help";
-  try {
-    opts = parseTrafficArgs(process.argv.slice(2), process.env);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`traffic: refused:\n${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (opts === "help") {
-    process.stdout.write(`${TRAFFIC_HELP}\n`);
-    return 0;
+  const opts = parseOrExit(
+    "traffic",
+    () => parseTrafficArgs(process.argv.slice(2), process.env),
+    TRAFFIC_HELP,
+  );
+  if (typeof opts === "number") {
+    return opts;
   }
   if (opts.weights === undefined) {
     const { problems } = preflight({ stack: opts.stack });
