@@ -1,6 +1,11 @@
 // The `istio` section of the stack config: which Istio, where its charts and images come from,
 // how big istiod and the proxies are, the platform profile, and extra chart values.
-import { DATAPLANES, type Dataplane, type Resources } from "../core";
+import {
+  DATAPLANES,
+  type Dataplane,
+  istioMinor,
+  type Resources,
+} from "../core";
 import { type Checker, isPlainObject } from "./checker";
 import {
   ISTIO_CHART_REPO,
@@ -147,7 +152,7 @@ export function validateIstio(c: Checker, raw: unknown): IstioConfig {
 
 /** `istio.version` of a minor whose chart values this program knows. */
 function knownMinor(c: Checker, key: string, version: string): void {
-  const minor = version.split(".").slice(0, 2).join(".");
+  const minor = istioMinor(version);
   if (!SEMVER.test(version) || minor in ISTIO_MINORS) {
     return;
   }
