@@ -25,6 +25,7 @@ describe("npm run rollout: the command line", () => {
     assert.deepStrictEqual(parseRolloutArgs(base, "/work"), {
       stack: "dev",
       to: "v2",
+      service: undefined,
       steps: ROLLOUT_DEFAULTS.steps,
       intervalMs: 60_000,
       prometheus: "http://127.0.0.1:9090",
@@ -40,6 +41,7 @@ describe("npm run rollout: the command line", () => {
         "--stack=acme/service-mesh/prod",
         "--to",
         "v3-beta",
+        "--service=orders-api",
         "--steps",
         "5,50,100",
         "--interval=90s",
@@ -61,6 +63,7 @@ describe("npm run rollout: the command line", () => {
     assert.deepStrictEqual(o, {
       stack: "acme/service-mesh/prod",
       to: "v3-beta",
+      service: "orders-api",
       steps: [5, 50, 100],
       intervalMs: 90_000,
       prometheus: "http://127.0.0.1:19090",
@@ -95,6 +98,16 @@ describe("npm run rollout: the command line", () => {
       "an upper-case version",
       ["--stack", "dev", "--to", "V2"],
       `--to must be a version name of canary.weights: lowercase letters, digits and '-', at most 40 (got "V2"); e.g. --to v2`,
+    ],
+    [
+      "a service name with a capital",
+      [...base, "--service", "Orders"],
+      `--service must name a service of the stack config's services: a lowercase letter, then letters, digits and '-', at most 40 (got "Orders"); e.g. --service orders`,
+    ],
+    [
+      "a service name starting with a digit",
+      [...base, "--service", "2orders"],
+      `--service must name a service of the stack config's services: a lowercase letter, then letters, digits and '-', at most 40 (got "2orders"); e.g. --service orders`,
     ],
     [
       "a step that is not a number",
@@ -174,12 +187,12 @@ describe("npm run rollout: the command line", () => {
     [
       "an unknown flag",
       [...base, "--canary", "v2"],
-      'unknown flag --canary (given "v2"): use one of --stack, --to, --steps, --interval, --prometheus, --max-error-rate, --max-p99-ms, --min-requests, --dry-run, --report, --help',
+      'unknown flag --canary (given "v2"): use one of --stack, --to, --service, --steps, --interval, --prometheus, --max-error-rate, --max-p99-ms, --min-requests, --dry-run, --report, --help',
     ],
     [
       "a positional word",
       [...base, "v2"],
-      `unexpected argument "v2": every option is a flag (--stack, --to, --steps, --interval, --prometheus, --max-error-rate, --max-p99-ms, --min-requests, --dry-run, --report, --help)`,
+      `unexpected argument "v2": every option is a flag (--stack, --to, --service, --steps, --interval, --prometheus, --max-error-rate, --max-p99-ms, --min-requests, --dry-run, --report, --help)`,
     ],
     [
       "a flag given twice",

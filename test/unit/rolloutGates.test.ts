@@ -174,7 +174,7 @@ describe("the PromQL of the canary's gates", () => {
     routingApi,
     namespace: "mesh-demo",
     service: "backend",
-    version: "v2",
+    revision: "v2",
   });
   const sidecar =
     '{reporter="destination",destination_workload_namespace="mesh-demo",destination_canonical_service="backend",destination_version="v2"}';

@@ -210,7 +210,7 @@ const TARGET: MetricTarget = {
   routingApi: "istio",
   namespace: "mesh-demo",
   service: "backend",
-  version: "v2",
+  revision: "v2",
 };
 const BOUNDS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 

@@ -13,13 +13,14 @@ import {
 } from "../flags";
 
 export const ROLLOUT_USAGE =
-  "npm run rollout -- --stack <stack> --to <version> [--steps 10,25,50,100] [--interval 1m] " +
+  "npm run rollout -- --stack <stack> --to <version> [--service <name>] [--steps 10,25,50,100] [--interval 1m] " +
   "[--prometheus <url>] [--max-error-rate <percent>] [--max-p99-ms <ms>] [--min-requests <n>] " +
   "[--dry-run] [--report <file>]";
 
 const SPEC: FlagSpec = {
   stack: "value",
   to: "value",
+  service: "value",
   steps: "value",
   interval: "value",
   prometheus: "value",
@@ -53,6 +54,11 @@ export interface Thresholds {
 export interface RolloutOptions {
   readonly stack: string;
   readonly to: string;
+  /**
+   * The declared service (the stack config's services.<name>) whose weights move; undefined: the
+   * demo backend (canary.weights).
+   */
+  readonly service?: string;
   /** Percent of the target's share at each step, strictly increasing, ending at 100. */
   readonly steps: readonly number[];
   readonly intervalMs: number;
@@ -67,6 +73,8 @@ export interface RolloutOptions {
 const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 /** A version name as canary.weights accepts it (a DNS label of at most 40 characters). */
 const VERSION = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
+/** A service name as the stack config's services accepts it (a DNS-1035 label of at most 40). */
+const SERVICE = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
 /** Shortest interval: the metrics of a step need a few scrapes. */
 const MIN_INTERVAL_MS = 1000;
 
@@ -143,6 +151,12 @@ export function parseRolloutArgs(
       `--to must be a version name of canary.weights: lowercase letters, digits and '-', at most 40 (got ${quote(to)}); e.g. --to v2`,
     );
   }
+  const service = str("service");
+  if (service !== undefined && !SERVICE.test(service)) {
+    problems.push(
+      `--service must name a service of the stack config's services: a lowercase letter, then letters, digits and '-', at most 40 (got ${quote(service)}); e.g. --service orders`,
+    );
+  }
   const steps =
     str("steps") === undefined
       ? ROLLOUT_DEFAULTS.steps
@@ -210,6 +224,7 @@ export function parseRolloutArgs(
   return {
     stack: stack!,
     to: to!,
+    service,
     steps: steps!,
     intervalMs: intervalMs!,
     prometheus: prometheus!,

@@ -14,6 +14,8 @@ export interface LockOwner {
   readonly startedAt: string;
   readonly stack: string;
   readonly to: string;
+  /** The declared service it moves (--service); absent for the demo backend. */
+  readonly service?: string;
 }
 
 /** The lock file of a stack, in the project's `.rollout/` folder. */
@@ -45,7 +47,7 @@ export function judgeLock(
       message: `taking over the unreadable lock ${file} (its writer was cut off)`,
     };
   }
-  const who = `pid ${owner.pid} on ${owner.host}, started ${owner.startedAt}, --to ${owner.to}`;
+  const who = `pid ${owner.pid} on ${owner.host}, started ${owner.startedAt}, ${owner.service ? `--service ${owner.service} ` : ""}--to ${owner.to}`;
   if (owner.host !== host) {
     return {
       kind: "held",

@@ -1,9 +1,11 @@
-// `npm run rollout -- --stack <stack> --to <version> [...]`: a metric-gated canary rollout driven
-// through the stack itself. Each step sets canary.weights in the stack's config and runs `up`
-// (Automation API: the same program and validation), waits the interval, asks Prometheus for the
-// canary's error rate and p99 (Istio's standard metrics), and advances, holds or rolls back. A
-// failing gate, a failed `up`, or Ctrl-C puts the start weights back with one more `up`. README,
-// "Progressive delivery". Runs through tools/register.js, like the program and `npm run recover`.
+// `npm run rollout -- --stack <stack> --to <version> [--service <name>] [...]`: a metric-gated
+// canary rollout driven through the stack itself. Each step sets the weights in the stack's config
+// (canary.weights for the demo backend; services.<name>.versions.<version>.weight with --service)
+// and runs `up` (Automation API: the same program and validation), waits the interval, asks
+// Prometheus for the canary's error rate and p99 (Istio's standard metrics), and advances, holds
+// or rolls back. A failing gate, a failed `up`, or Ctrl-C puts the start weights back with one
+// more `up`. README, "Progressive delivery". Runs through tools/register.js, like the program and
+// `npm run recover`.
 import * as fs from "fs";
 import * as path from "path";
 import { parseRolloutArgs, ROLLOUT_USAGE, type RolloutOptions } from "./args";
@@ -13,24 +15,20 @@ import { acquireLock, type HeldLock, LockHeldError, lockPath } from "./lock";
 import { formatWeights, PlanError, planRollout, sameWeights } from "./plan";
 import { isInteractive, Progress } from "./progress";
 import { Prometheus } from "./prometheus";
-import {
-  canaryQueries,
-  type MetricTarget,
-  reporterFor,
-  WINDOW_RULE,
-} from "./promql";
+import { canaryQueries, reporterFor, WINDOW_RULE } from "./promql";
 import { exitCode, type RolloutReport } from "./report";
 import { runRollout } from "./runner";
+import { DEMO_SERVICE, metricTarget } from "./service";
 import { AutomationStack } from "./stack";
-
-/** The versioned service whose weights `canary.weights` holds: the demo backend. */
-const SERVICE = "backend";
 
 const HELP = `${ROLLOUT_USAGE}
 
 Shifts traffic to --to step by step through the stack's config and 'pulumi up', gated on the
 canary's error rate and p99 latency from Prometheus (Istio's standard metrics). A failing gate,
 a step that stays inconclusive, a failed 'up' or Ctrl-C rolls back to the start weights.
+Without --service it moves the demo backend's canary.weights; --service <name> moves a service
+declared in the stack config's services (services.<name>.versions.<version>.weight), watching
+the pods its stack output services.<name>.metrics names. One rollout per stack at a time.
 Needs the pulumi CLI, logged in, and PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)
 when the stack's secrets use a passphrase (a local backend's default): checked before anything.
 Exit codes: 0 promoted, 1 rolled back, 2 refused (bad flags; the CLI, login or passphrase
@@ -63,28 +61,30 @@ async function rollout(
   abort: AbortController,
 ): Promise<number> {
   const logFile = lockPath(workDir, opts.stack).replace(/\.lock$/, ".log");
-  const stack = await AutomationStack.open(opts.stack, workDir, logFile);
+  const stack = await AutomationStack.open(
+    opts.stack,
+    workDir,
+    logFile,
+    opts.service,
+  );
+  const where = stack.place;
   const facts = await stack.facts();
   if (
     facts.deployedWeights &&
     !sameWeights(facts.deployedWeights, facts.configWeights)
   ) {
     progress.say(
-      `refused: the stack's config (${formatWeights(facts.configWeights)}) differs from what was last deployed ` +
-        `(${formatWeights(facts.deployedWeights)}); run 'pulumi up' or revert the config first, so a rollback has a deployed split to return to`,
+      `refused: the stack's config ${where.label} (${formatWeights(facts.configWeights)}) differs from what was last deployed ` +
+        `(${where.output}: ${formatWeights(facts.deployedWeights)}); run 'pulumi up' or revert the config first, so a rollback has a deployed split to return to`,
     );
     return 2;
   }
-  const plan = planRollout(facts.configWeights, opts.to, opts.steps);
-  const target: MetricTarget = {
-    dataplane: facts.dataplane,
-    routingApi: facts.routingApi,
-    namespace: facts.appNamespace,
-    service: SERVICE,
-    version: opts.to,
-  };
+  const plan = planRollout(facts.configWeights, opts.to, opts.steps, where);
+  // Before any change: a target whose pods the metrics cannot name is refused here.
+  const target = metricTarget(facts, where, opts.to);
   const report: RolloutReport = {
     stack: opts.stack,
+    service: opts.service ?? DEMO_SERVICE,
     target: plan.target,
     stable: plan.stable,
     startWeights: plan.start,
@@ -97,9 +97,16 @@ async function rollout(
     startedAt: new Date().toISOString(),
   };
   progress.say(
-    `stack ${opts.stack} (${facts.dataplane}, routing ${facts.routingApi}): ${plan.target} takes traffic from ${plan.stable}, ` +
-      `starting at ${formatWeights(plan.start)}; metrics reporter="${reporterFor(facts.dataplane)}"`,
+    `stack ${opts.stack} (${facts.dataplane}, routing ${facts.routingApi}), ${where.service ?? `the demo's ${DEMO_SERVICE}`}: ` +
+      `${plan.target} takes traffic from ${plan.stable}, starting at ${formatWeights(plan.start)}; ` +
+      `metrics reporter="${reporterFor(facts.dataplane)}", namespace ${target.namespace}, ` +
+      `canonical service ${target.service}, revision ${target.revision}`,
   );
+  if (facts.protocol === "grpc") {
+    progress.say(
+      `  note: ${where.service} is grpc: the error gate counts HTTP 5xx answers, not gRPC errors answered with HTTP 200 and a grpc-status`,
+    );
+  }
   for (const s of plan.steps) {
     progress.say(
       `  step ${s.index}/${plan.steps.length} (${s.percent}%): ${formatWeights(s.weights)}`,
@@ -203,8 +210,11 @@ async function main(): Promise<number> {
   let lock: HeldLock | undefined;
   try {
     if (!opts.dryRun) {
-      lock = acquireLock(workDir, { stack: opts.stack, to: opts.to }, (m) =>
-        progress.say(m),
+      // One rollout per stack, whichever service it moves: each `up` applies the whole stack.
+      lock = acquireLock(
+        workDir,
+        { stack: opts.stack, to: opts.to, service: opts.service },
+        (m) => progress.say(m),
       );
     }
     return await rollout(opts, workDir, progress, abort);

@@ -37,6 +37,20 @@ export class PlanError extends Error {
   }
 }
 
+/** Where the weights live in the stack's config, for messages. */
+export interface WeightsConfig {
+  /** What messages call them: `canary.weights`, or `services.<name>.versions` (--service). */
+  readonly label: string;
+  /** The config path of a version's weight, as `pulumi config set --path` takes it. */
+  configKey(version: string): string;
+}
+
+/** The demo backend's weights: canary.weights.<version>. */
+export const CANARY_WEIGHTS: WeightsConfig = {
+  label: "canary.weights",
+  configKey: (v) => `canary.weights.${v}`,
+};
+
 export const formatWeights = (w: Weights): string =>
   Object.entries(w)
     .map(([v, n]) => `${v}=${n}`)
@@ -64,6 +78,7 @@ export function planRollout(
   start: Weights,
   target: string,
   steps: readonly number[],
+  where: WeightsConfig = CANARY_WEIGHTS,
 ): Plan {
   const versions = Object.keys(start);
   const sum = Object.values(start).reduce((s, w) => s + w, 0);
@@ -73,14 +88,14 @@ export function planRollout(
     Object.values(start).some((w) => !Number.isInteger(w) || w < 0)
   ) {
     throw new PlanError(
-      `the stack's canary.weights are not a valid split (${formatWeights(start) || "none"}); ` +
-        `fix them with 'pulumi config set --path canary.weights.<version> <percent>' and 'pulumi up' first`,
+      `the stack's ${where.label} are not a valid split (${formatWeights(start) || "none"}); ` +
+        `fix them with 'pulumi config set --path ${where.configKey("<version>")} <percent>' and 'pulumi up' first`,
     );
   }
   if (!(target in start)) {
     throw new PlanError(
-      `--to ${target}: ${target} is not deployed (canary.weights has ${versions.join(", ")}); ` +
-        `deploy it at weight 0 first: 'pulumi config set --path canary.weights.${target} 0' and 'pulumi up'`,
+      `--to ${target}: ${target} is not deployed (${where.label} has ${versions.join(", ")}); ` +
+        `deploy it at weight 0 first: 'pulumi config set --path ${where.configKey(target)} 0' and 'pulumi up'`,
     );
   }
   const stable = stableVersion(start, target);

@@ -23,6 +23,11 @@
 // from service.istio.io/canonical-name, app.kubernetes.io/name, then app; revision from
 // service.istio.io/canonical-revision, app.kubernetes.io/version, then version) and
 // destination_version, the same in both routing modes.
+//
+// The demo's pods are `app: backend`, `version: <version>`. A declared service's (--service X,
+// issue 22) canonical service and revision come from the stack output services.X.metrics, which
+// the program reads off the pods' labels; a route-only version whose selector does not pin them
+// has no such names, and is refused before any change (tools/rollout/service.ts, metricTarget).
 
 import type { Dataplane, RoutingApi } from "../../components/core/mesh";
 import type { Sample } from "./gates";
@@ -32,11 +37,15 @@ export type { Dataplane, RoutingApi };
 export interface MetricTarget {
   readonly dataplane: Dataplane;
   readonly routingApi: RoutingApi;
-  /** The app's namespace (the stack output appNamespace). */
+  /** The namespace of the target's pods (appNamespace, or the output services.X.namespace). */
   readonly namespace: string;
-  /** The canonical service of the versioned service: `backend` for the demo. */
+  /** The canonical service of the target's pods: `backend` for the demo. */
   readonly service: string;
-  readonly version: string;
+  /**
+   * The canonical revision of the target's pods, which Istio's metrics call destination_version:
+   * the version's name for the demo, services.X.metrics[<version>].revision for a declared service.
+   */
+  readonly revision: string;
 }
 
 /**
@@ -82,7 +91,7 @@ export function canarySelector(t: MetricTarget, extra: string[] = []): string {
     `reporter=${literal(reporterFor(t.dataplane))}`,
     `destination_workload_namespace=${literal(t.namespace)}`,
     `destination_canonical_service=${literal(t.service)}`,
-    `destination_version=${literal(t.version)}`,
+    `destination_version=${literal(t.revision)}`,
     ...extra,
   ];
   return `{${matchers.join(",")}}`;

@@ -39,6 +39,8 @@ export interface StepRecord {
 
 export interface RolloutReport {
   readonly stack: string;
+  /** The service whose weights moved: a declared service (--service), or the demo's backend. */
+  readonly service?: string;
   readonly target: string;
   readonly stable: string;
   readonly startWeights: Weights;

@@ -19,10 +19,12 @@ import type {
 } from "./report";
 
 export interface StackPort {
-  /** Writes every version's weight into the stack's config (`canary.weights.<version>`). */
+  /** Writes every version's weight into the stack's config (keys: service.ts, weightsPlace). */
   setWeights(w: Weights): Promise<void>;
-  /** Runs `up`, cancelled (SIGINT to the engine) when `signal` aborts; returns the output canaryWeights. */
+  /** Runs `up`, cancelled (SIGINT to the engine) when `signal` aborts; returns the deployed weights. */
   up(signal?: AbortSignal): Promise<{ outputWeights?: Weights }>;
+  /** The output the deployed weights come from, for messages (default canaryWeights). */
+  readonly weightsOutput?: string;
   /** Whether an `up` failed because another update holds the stack's lock. */
   isLockedError(e: unknown): boolean;
   /**
@@ -146,7 +148,7 @@ export async function runRollout(
     if (outputWeights && !sameWeights(outputWeights, step.weights)) {
       step.result = "up-failed";
       throw new Stop(
-        `after step ${step.index} the stack outputs canaryWeights ${JSON.stringify(outputWeights)}, not the planned ${JSON.stringify(step.weights)}`,
+        `after step ${step.index} the stack outputs ${stack.weightsOutput ?? "canaryWeights"} ${JSON.stringify(outputWeights)}, not the planned ${JSON.stringify(step.weights)}`,
         false,
       );
     }
@@ -233,7 +235,6 @@ export async function runRollout(
   return report;
 }
 
-/** Puts the start weights back: config, then (unless nothing changed) one more `up`. */
 /**
  * The rollback's `up`. An update we just cancelled may still hold the stack's lock for a moment
  * (the engine finishing its cancellation), or may have died holding it (its process gone): the
@@ -260,6 +261,7 @@ async function rollbackUp(
   }
 }
 
+/** Puts the start weights back: config, then (unless nothing changed) one more `up`. */
 async function rollBack(
   start: Weights,
   stop: Stop,
@@ -280,7 +282,7 @@ async function rollBack(
     report.rollback = { ok: true, upSeconds: (clock.now() - t0) / 1000 };
     if (outputWeights && !sameWeights(outputWeights, start)) {
       throw new Error(
-        `the stack outputs canaryWeights ${JSON.stringify(outputWeights)} after the rollback`,
+        `the stack outputs ${ports.stack.weightsOutput ?? "canaryWeights"} ${JSON.stringify(outputWeights)} after the rollback`,
       );
     }
   } catch (e) {
