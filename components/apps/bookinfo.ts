@@ -1,7 +1,7 @@
 // Istio's Bookinfo sample on the same routing component as the demo app.
 import * as pulumi from "@pulumi/pulumi";
 import type { Mesh, RoutingPolicy, VersionWeight } from "../core";
-import type { BookinfoService } from "../config";
+import { BOOKINFO_INGRESS_PATHS, type BookinfoService } from "../config";
 import type { IngressRoute } from "../specs";
 import { AppNamespace, VersionedService } from "../workloads";
 import { bookinfoAllowRules } from "./bookinfoCallGraph";
@@ -28,10 +28,8 @@ export interface BookinfoArgs {
 }
 
 /** The paths of the sample's own Gateway route, all served by productpage. */
-export const BOOKINFO_INGRESS: Pick<IngressRoute, "exact" | "prefixes"> = {
-  exact: ["/productpage", "/login", "/logout"],
-  prefixes: ["/static", "/api/v1/products"],
-};
+export const BOOKINFO_INGRESS: Pick<IngressRoute, "exact" | "prefixes"> =
+  BOOKINFO_INGRESS_PATHS;
 
 /**
  * Istio's Bookinfo sample on the same generic routing component as the demo app: productpage,

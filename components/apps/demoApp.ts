@@ -108,7 +108,11 @@ export class DemoApp extends pulumi.ComponentResource {
         versions: [{ version: "v1", weight: 100 }],
         policy: args.frontendPolicy,
         // nginx resolves the backend's name when it starts.
-        dependsOn: [ns, nginxConfig, this.backend.service],
+        dependsOn: [
+          ns,
+          nginxConfig,
+          ...(this.backend.service ? [this.backend.service] : []),
+        ],
         allow: [
           { principals: [args.ingressPrincipal], methods: ["GET", "HEAD"] },
         ],

@@ -52,6 +52,23 @@ export const CANARY_DEFAULTS = {
   mirror: undefined as CanaryConfig["mirror"],
 };
 
+/** The demo app preset: a frontend and a versioned backend (canary, images). */
+export interface DemoConfig {
+  readonly enabled: boolean;
+}
+
+export const DEMO_DEFAULTS = {
+  /** On, so stacks deployed before the switch existed keep their demo. */
+  enabled: true,
+};
+
+export function validateDemo(c: Checker, raw: unknown): DemoConfig {
+  const s = new Section(c, "demo", raw, DEMO_DEFAULTS);
+  return { enabled: s.boolean("enabled") } satisfies Fields<
+    typeof DEMO_DEFAULTS
+  >;
+}
+
 /** The versioned services of the demo app, which `resilience.faults` may target. */
 export const DEMO_SERVICES = ["frontend", "backend"];
 

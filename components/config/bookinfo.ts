@@ -23,6 +23,16 @@ export const BOOKINFO_SERVICES = [
 ] as const;
 export type BookinfoService = (typeof BOOKINFO_SERVICES)[number];
 
+/** The paths the ingress routes to Bookinfo's productpage: its pages, its static files, its API. */
+export const BOOKINFO_INGRESS_PATHS = {
+  exact: ["/productpage", "/login", "/logout"],
+  prefixes: ["/static", "/api/v1/products"],
+};
+export const BOOKINFO_PATHS = [
+  ...BOOKINFO_INGRESS_PATHS.exact,
+  ...BOOKINFO_INGRESS_PATHS.prefixes,
+];
+
 /** The versions of reviews the sample ships (v1 no stars, v2 black stars, v3 red stars). */
 export const REVIEWS_VERSIONS = ["v1", "v2", "v3"];
 

@@ -11,3 +11,5 @@ export * from "./read";
 export * from "./resilience";
 export * from "./routing";
 export * from "./security";
+export * from "./serviceGraph";
+export * from "./services";

@@ -2,35 +2,36 @@
 // sections. validateConfig() returns a fully defaulted MeshConfig or throws a ConfigError listing
 // every problem; nothing here registers a resource, so a bad value stops the program before the
 // cluster is touched.
-import * as fs from "fs";
-import * as path from "path";
 import {
   CANARY_DEFAULTS,
   type CanaryConfig,
+  DEMO_DEFAULTS,
+  type DemoConfig,
   DEMO_SERVICES,
   IMAGES_DEFAULTS,
   type ImagesConfig,
   INGRESS_DEFAULTS,
   type IngressConfig,
   validateCanary,
+  validateDemo,
   validateImages,
   validateIngress,
 } from "./app";
 import {
   BOOKINFO_DEFAULTS,
+  BOOKINFO_PATHS,
   BOOKINFO_SERVICES,
   type BookinfoConfig,
   validateBookinfo,
 } from "./bookinfo";
-import { Checker, isPlainObject } from "./checker";
-import { GATEWAY_API_VERSION, needsGatewayApi } from "../core";
+import { Checker } from "./checker";
+import { gatewayPrincipal } from "../core";
 import {
-  ISTIO_CHARTS,
-  type IstioChartName,
-  type IstioConfig,
-  ISTIO_DEFAULTS,
-  validateIstio,
-} from "./istio";
+  checkChartDir,
+  checkUnusedChartValues,
+  installedCharts,
+} from "./charts";
+import { type IstioConfig, ISTIO_DEFAULTS, validateIstio } from "./istio";
 import {
   OBSERVABILITY_DEFAULTS,
   type ObservabilityConfig,
@@ -46,7 +47,9 @@ import {
   type RoutingConfig,
   validateRouting,
 } from "./routing";
+import { checkModes } from "./modes";
 import type { Fields } from "./section";
+import { type DeclaredService, validateServices } from "./serviceGraph";
 import {
   SECURITY_DEFAULTS,
   type SecurityConfig,
@@ -59,7 +62,9 @@ export interface MeshConfig {
   /** Istio's routing API or the Gateway API, and the Gateway API CRDs' source. */
   readonly routing: RoutingConfig;
   readonly ingress: IngressConfig;
-  /** Namespace of the demo app, labelled for sidecar injection. */
+  /** The demo app preset. */
+  readonly demo: DemoConfig;
+  /** Namespace of the demo app, and of declared services that name no other. */
   readonly appNamespace: string;
   /** Container images of the demo app. */
   readonly images: ImagesConfig;
@@ -73,6 +78,10 @@ export interface MeshConfig {
   readonly observability: ObservabilityConfig;
   /** Istio's Bookinfo sample and its exercises. */
   readonly bookinfo: BookinfoConfig;
+  /** Users' own services, in the order declared, their callers resolved. */
+  readonly services: readonly DeclaredService[];
+  /** Namespaces declared services use that the stack must not create (their owners did). */
+  readonly externalNamespaces: readonly string[];
   /** When true, nothing waits for readiness (Helm releases and workloads). */
   readonly skipAwait: boolean;
 }
@@ -82,6 +91,7 @@ export const DEFAULTS = {
   istio: ISTIO_DEFAULTS,
   routing: ROUTING_DEFAULTS,
   ingress: INGRESS_DEFAULTS,
+  demo: DEMO_DEFAULTS,
   appNamespace: "mesh-demo",
   images: IMAGES_DEFAULTS,
   canary: CANARY_DEFAULTS,
@@ -89,6 +99,8 @@ export const DEFAULTS = {
   resilience: RESILIENCE_DEFAULTS,
   observability: OBSERVABILITY_DEFAULTS,
   bookinfo: BOOKINFO_DEFAULTS,
+  services: [] as readonly DeclaredService[],
+  externalNamespaces: [] as readonly string[],
   skipAwait: false,
 } satisfies Fields<MeshConfig>;
 
@@ -97,13 +109,20 @@ export type ConfigKey = keyof typeof DEFAULTS;
 /** Every top-level key this program reads; anything else in the project's namespace is a typo. */
 export const CONFIG_KEYS = Object.keys(DEFAULTS) as readonly ConfigKey[];
 
-/** The keys holding an object, which the CLI stores as JSON; the others hold a plain value. */
+/** The keys holding an object or a list, which the CLI stores as JSON; the others hold a plain value. */
 export const OBJECT_KEYS: readonly ConfigKey[] = CONFIG_KEYS.filter(
   (k) => typeof DEFAULTS[k] === "object",
 );
 
-/** Validates and defaults the raw config. Throws a ConfigError naming every bad key. */
-export function validateConfig(raw: Record<string, unknown>): MeshConfig {
+/**
+ * Validates and defaults the raw config. Throws a ConfigError naming every bad key. `isSecret`
+ * says whether a top-level key is stored encrypted (a secret set with `--secret --path` makes its
+ * whole key secret); by default none is.
+ */
+export function validateConfig(
+  raw: Record<string, unknown>,
+  isSecret: (key: ConfigKey) => boolean = () => false,
+): MeshConfig {
   const c = new Checker();
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
@@ -130,8 +149,16 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
       `appNamespace must differ from ingress.namespace (both are ${show(appNamespace)}); the gateway gets a namespace of its own`,
     );
   }
-  const images = validateImages(c, raw.images);
-  const canary = validateCanary(c, raw.canary);
+  const demo = validateDemo(c, raw.demo);
+  for (const key of ["canary", "images"] as const) {
+    if (!demo.enabled && raw[key] !== undefined) {
+      c.fail(
+        `${key} is set (got ${show(raw[key])}) but demo.enabled is false, so there is no demo app to apply it to; remove it with 'pulumi config rm ${key}'`,
+      );
+    }
+  }
+  const images = validateImages(c, demo.enabled ? raw.images : undefined);
+  const canary = demo.enabled ? validateCanary(c, raw.canary) : { weights: [] };
   const observability = validateObservability(c, raw.observability);
   const bookinfo = validateBookinfo(c, raw.bookinfo);
   if (
@@ -142,21 +169,54 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
       `bookinfo.namespace must differ from appNamespace and ingress.namespace (got ${show(bookinfo.namespace)}); Bookinfo gets a namespace of its own`,
     );
   }
+  const externalNamespaces = c.stringList(
+    "externalNamespaces",
+    raw.externalNamespaces,
+    DEFAULTS.externalNamespaces,
+  );
+  const presets = [
+    ...(demo.enabled
+      ? [{ namespace: appNamespace, names: DEMO_SERVICES, paths: ["/"] }]
+      : []),
+    ...(bookinfo.enabled
+      ? [
+          {
+            namespace: bookinfo.namespace,
+            names: BOOKINFO_SERVICES,
+            paths: BOOKINFO_PATHS,
+          },
+        ]
+      : []),
+  ];
+  const services = validateServices(c, raw.services, {
+    appNamespace,
+    ingressNamespace: ingress.namespace,
+    ingressPrincipal: gatewayPrincipal(ingress.namespace, routing.api),
+    routingApi: routing.api,
+    dataplane: istio.dataplane,
+    presets,
+    presetNamespaces: bookinfo.enabled ? [bookinfo.namespace] : [],
+    presetPaths: presets.flatMap((p) => p.paths),
+    externalNamespaces,
+  });
+  checkSecrets(c, services, isSecret("services"));
   const resilience = validateResilience(c, raw.resilience, [
-    ...DEMO_SERVICES,
+    ...(demo.enabled ? DEMO_SERVICES : []),
     ...(bookinfo.enabled ? BOOKINFO_SERVICES : []),
+    ...services.map((s) => s.name),
   ]);
   const security = validateSecurity(c, raw.security);
   const charts = installedCharts(istio, routing, security.cni);
   checkChartDir(c, istio.chartDir, charts);
   checkUnusedChartValues(c, istio, charts);
-  checkModes(c, raw, istio, routing, resilience, bookinfo);
+  checkModes(c, raw, istio, routing, resilience, bookinfo, services);
   const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
   c.throwIfAny();
   return {
     istio,
     routing,
     ingress,
+    demo,
     appNamespace,
     images,
     canary,
@@ -164,131 +224,29 @@ export function validateConfig(raw: Record<string, unknown>): MeshConfig {
     resilience,
     observability,
     bookinfo,
+    services,
+    externalNamespaces,
     skipAwait,
   } satisfies Fields<typeof DEFAULTS>;
 }
 
-/**
- * The Istio charts the stack installs in this configuration: istio-cni with security.cni or in
- * ambient (which needs it), ztunnel in ambient, and the gateway chart unless the Gateway API's
- * ingress Gateway (deployed by istiod) takes its place.
- */
-export function installedCharts(
-  istio: IstioConfig,
-  routing: RoutingConfig,
-  cni: boolean,
-): IstioChartName[] {
-  const ambient = istio.dataplane === "ambient";
-  return [
-    "base",
-    "istiod",
-    ...(routing.api === "istio" ? (["gateway"] as const) : []),
-    ...(cni || ambient ? (["cni"] as const) : []),
-    ...(ambient ? (["ztunnel"] as const) : []),
-  ];
-}
-
-/** Extra values for a chart that is not installed would silently do nothing. */
-function checkUnusedChartValues(
+/** A {secret} environment value stored in plain text in the stack's file would not be one. */
+function checkSecrets(
   c: Checker,
-  istio: IstioConfig,
-  charts: readonly IstioChartName[],
+  services: readonly DeclaredService[],
+  encrypted: boolean,
 ): void {
-  const why: Record<IstioChartName, string> = {
-    base: "",
-    istiod: "",
-    cni: "turn it on with 'pulumi config set --path security.cni true' (or use istio.dataplane ambient, which installs it)",
-    ztunnel:
-      "ztunnel runs only with 'pulumi config set --path istio.dataplane ambient'",
-    gateway:
-      "with routing.api gateway-api, istiod deploys the ingress proxy for a Gateway API Gateway instead",
-  };
-  for (const chart of ISTIO_CHARTS) {
-    if (
-      !charts.includes(chart) &&
-      Object.keys(istio.values[chart]).length > 0
-    ) {
-      c.fail(
-        `istio.values.${chart} is set but the ${chart} chart is not installed in this configuration (got ${show(istio.values[chart])}); ${why[chart]}, or remove istio.values.${chart}`,
-      );
-    }
-  }
-}
-
-/**
- * Settings a mode cannot honour are refused with the mode that supports them (the README's
- * feature-by-mode table says the same).
- */
-function checkModes(
-  c: Checker,
-  raw: Record<string, unknown>,
-  istio: IstioConfig,
-  routing: RoutingConfig,
-  resilience: ResilienceConfig,
-  bookinfo: BookinfoConfig,
-): void {
-  const gatewayApi = routing.api === "gateway-api";
-  const onlyIstio = (what: string, got: unknown, fix: string) =>
-    c.fail(
-      `${what} is set (got ${show(got)}) but routing.api is gateway-api, which has no equivalent; ${fix}, or route with 'pulumi config set --path routing.api istio'`,
-    );
-  if (gatewayApi) {
-    const rawRetries = isPlainObject(raw.resilience)
-      ? raw.resilience.retries
-      : undefined;
-    if (rawRetries !== undefined) {
-      onlyIstio(
-        "resilience.retries",
-        rawRetries,
-        "HTTPRoute retries are only in the experimental channel of Gateway API " +
-          `${GATEWAY_API_VERSION}; remove resilience.retries to keep Istio's default retries (2 attempts on connect-failure, refused-stream, unavailable, cancelled, retriable-status-codes)`,
-      );
-    }
-    for (const service of Object.keys(resilience.faults)) {
-      onlyIstio(
-        `resilience.faults.${service}`,
-        resilience.faults[service],
-        `the Gateway API has no fault injection; remove it with 'pulumi config rm --path resilience.faults.${service}'`,
-      );
-    }
-    if (bookinfo.enabled && bookinfo.ratings.fault) {
-      onlyIstio(
-        "bookinfo.ratings.fault",
-        bookinfo.ratings.fault,
-        "the Gateway API has no fault injection; remove it with 'pulumi config rm --path bookinfo.ratings.fault'",
-      );
-    }
-  }
-  const needed = needsGatewayApi(istio.dataplane, routing.api);
-  if (routing.gatewayApiCrdsFile !== undefined) {
-    if (!needed) {
-      c.fail(
-        `routing.gatewayApiCrdsFile is set (got ${show(routing.gatewayApiCrdsFile)}) but nothing uses the Gateway API with routing.api istio and istio.dataplane sidecar; remove it, or set routing.api gateway-api or istio.dataplane ambient`,
-      );
-    } else if (routing.gatewayApiCrds === "cluster") {
-      c.fail(
-        `routing.gatewayApiCrdsFile is set (got ${show(routing.gatewayApiCrdsFile)}) but routing.gatewayApiCrds is cluster, so nothing is installed from it; remove one of them`,
-      );
-    }
-  }
-}
-
-/** A local chart directory must hold every chart the stack installs. */
-function checkChartDir(
-  c: Checker,
-  chartDir: string | undefined,
-  charts: readonly IstioChartName[],
-): void {
-  if (!chartDir) {
+  if (encrypted) {
     return;
   }
-  const missing = charts.filter(
-    (ch) => !fs.existsSync(path.join(chartDir, ch, "Chart.yaml")),
-  );
-  if (missing.length > 0) {
-    c.fail(
-      `istio.chartDir must hold the charts ${charts.map((ch) => `${ch}/`).join(", ")}, each with a Chart.yaml ` +
-        `(got ${show(chartDir)}, missing ${missing.join(", ")}); point it at an unpacked copy of Istio's charts`,
-    );
+  for (const s of services) {
+    for (const [name, v] of Object.entries(s.env)) {
+      if ("secret" in v) {
+        const key = `services.${s.name}.env.${name}.secret`;
+        c.fail(
+          `${key} is stored in plain text in the stack's config file; store it encrypted with 'pulumi config set --secret --path ${key} <value>'`,
+        );
+      }
+    }
   }
 }

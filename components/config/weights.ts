@@ -13,14 +13,18 @@ const HEADER_VALUE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
 
 /**
  * A non-empty map of version name to an integer percentage, the percentages summing to exactly
- * 100. `key` is the config path used in messages.
+ * 100. `key` is the config path used in messages; `leaf`, when the weight sits in a field of each
+ * version's entry (`services.<name>.versions.v1.weight`), is that field's name.
  */
 export function validateWeights(
   c: Checker,
   key: string,
   value: unknown,
+  leaf?: string,
 ): VersionWeight[] {
-  const example = `pulumi config set --path ${key}.v1 100`;
+  const at = (version: string) =>
+    leaf ? keyPath(keyPath(key, version), leaf) : keyPath(key, version);
+  const example = `pulumi config set --path ${at("v1")} 100`;
   if (value === undefined) {
     c.fail(`${key} is not set; give each version a weight, e.g. '${example}'`);
     return [];
@@ -48,8 +52,8 @@ export function validateWeights(
       weight > 100
     ) {
       c.fail(
-        `${keyPath(key, version)} must be a whole number from 0 to 100 (got ${show(weight)}); ` +
-          `e.g. 'pulumi config set --path ${keyPath(key, version)} 20'`,
+        `${at(version)} must be a whole number from 0 to 100 (got ${show(weight)}); ` +
+          `e.g. 'pulumi config set --path ${at(version)} 20'`,
       );
       valid = false;
       continue;

@@ -83,6 +83,16 @@ export interface BackendRef {
   readonly namespace?: string;
   readonly port: number;
   readonly weight?: number;
+  /** Filters applied when this backend is picked (Istio: the destination's headers). */
+  readonly filters?: readonly {
+    readonly type: "ResponseHeaderModifier";
+    readonly responseHeaderModifier: {
+      readonly set: readonly {
+        readonly name: string;
+        readonly value: string;
+      }[];
+    };
+  }[];
 }
 
 export interface HTTPRouteMatch {

@@ -56,6 +56,15 @@ export interface HTTPMatchRequest {
 export interface HTTPRouteDestination {
   readonly destination: Destination;
   readonly weight?: number;
+  /** Headers set on the requests to, or the responses from, this destination. */
+  readonly headers?: {
+    readonly response?: { readonly set: Readonly<Record<string, string>> };
+  };
+}
+
+/** A route for opaque TCP: connections, not requests, are split. */
+export interface TCPRoute {
+  readonly route: readonly HTTPRouteDestination[];
 }
 
 export interface HTTPRoute {
@@ -73,7 +82,9 @@ export interface VirtualServiceSpec {
   readonly hosts: readonly string[];
   /** Omitted: the route applies inside the mesh (the implicit `mesh` gateway). */
   readonly gateways?: readonly string[];
+  /** Empty for an opaque TCP service, whose routes are `tcp`. */
   readonly http: readonly HTTPRoute[];
+  readonly tcp?: readonly TCPRoute[];
 }
 
 export type SimpleLB = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM";

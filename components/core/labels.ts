@@ -11,6 +11,18 @@ export function podLabels(
   return { app, version };
 }
 
+/** The labels every version's selector shares: a route-only service's Service selects on them. */
+export function commonLabels(
+  selectors: readonly Readonly<Record<string, string>>[],
+): Record<string, string> {
+  const [first, ...rest] = selectors;
+  return Object.fromEntries(
+    Object.entries(first ?? {}).filter(([k, v]) =>
+      rest.every((s) => s[k] === v),
+    ),
+  );
+}
+
 /** The Service selects on `app` only, so every version sits behind one stable name. */
 export function serviceSelector(app: string): Record<string, string> {
   return { app };

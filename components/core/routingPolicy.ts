@@ -71,7 +71,15 @@ export interface RoutingPolicy {
   readonly headerRoutes: HeaderRoute[];
   /** Copy a share of the weighted route's traffic to a version; its answers are dropped. */
   readonly mirror?: { readonly version: string; readonly percent: number };
+  /**
+   * A response header naming the version that answered (`npm run traffic -- --service` counts
+   * it). Defaults to none: the demo's backend names its version in the body.
+   */
+  readonly versionHeader?: string;
 }
+
+/** The response header declared services' routes set to the version that answered. */
+export const VERSION_HEADER = "x-mesh-version";
 
 /** Conservative defaults, on for every versioned service. */
 export const DEFAULT_ROUTING_POLICY: RoutingPolicy = {

@@ -23,13 +23,26 @@ function versionBackend(
   service: string,
   version: string,
   port: number,
-  extra: { namespace?: string; weight?: number } = {},
+  extra: { namespace?: string; weight?: number; versionHeader?: string } = {},
 ): BackendRef {
   return {
     name: versionServiceName(service, version),
     ...(extra.namespace ? { namespace: extra.namespace } : {}),
     port,
     ...(extra.weight !== undefined ? { weight: extra.weight } : {}),
+    // Istio turns a backendRef's filter into the destination's headers (as versionHeaderOf).
+    ...(extra.versionHeader
+      ? {
+          filters: [
+            {
+              type: "ResponseHeaderModifier" as const,
+              responseHeaderModifier: {
+                set: [{ name: extra.versionHeader, value: version }],
+              },
+            },
+          ],
+        }
+      : {}),
   };
 }
 
@@ -54,13 +67,20 @@ export function meshHTTPRouteSpec(
   const headerRules = policy.headerRoutes.map((h, i): HTTPRouteRule => ({
     name: `header-${i + 1}-${h.version}`,
     matches: [{ headers: [{ type: "Exact", name: h.header, value: h.value }] }],
-    backendRefs: [versionBackend(service, h.version, port)],
+    backendRefs: [
+      versionBackend(service, h.version, port, {
+        versionHeader: policy.versionHeader,
+      }),
+    ],
     ...timeoutsOf(policy),
   }));
   const weighted: HTTPRouteRule = {
     name: "weighted",
     backendRefs: weights.map((w) =>
-      versionBackend(service, w.version, port, { weight: w.weight }),
+      versionBackend(service, w.version, port, {
+        weight: w.weight,
+        versionHeader: policy.versionHeader,
+      }),
     ),
     ...(policy.mirror
       ? {
@@ -122,6 +142,7 @@ export function ingressHTTPRouteSpec(
           versionBackend(r.target.service, v.version, r.target.port, {
             namespace: r.target.namespace,
             weight: v.weight,
+            versionHeader: r.target.policy.versionHeader,
           }),
         ),
         ...timeoutsOf(r.target.policy),

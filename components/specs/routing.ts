@@ -9,6 +9,7 @@ import {
   type HTTPFaultInjection,
   type HTTPRetry,
   type HTTPRoute,
+  type HTTPRouteDestination,
   type LoadBalancerSettings,
   type RoutingPolicy,
   subsetLabels,
@@ -62,13 +63,45 @@ export function destinationRuleSpec(
   versions: readonly string[],
   policy: RoutingPolicy = DEFAULT_ROUTING_POLICY,
   mtls = true,
+  /** The labels of a version's pods. Defaults to subsetLabels (`version: <name>`). */
+  labelsOf: (version: string) => Record<string, string> = subsetLabels,
 ): DestinationRuleSpec {
   return {
     host,
     trafficPolicy: trafficPolicySpec(policy, mtls),
     ...(versions.length > 0
-      ? { subsets: versions.map((v) => ({ name: v, labels: subsetLabels(v) })) }
+      ? { subsets: versions.map((v) => ({ name: v, labels: labelsOf(v) })) }
       : {}),
+  };
+}
+
+/** The destination's response header naming its version, when the policy asks for one. */
+export function versionHeaderOf(
+  policy: RoutingPolicy,
+  version: string,
+): Pick<HTTPRouteDestination, "headers"> {
+  return policy.versionHeader
+    ? { headers: { response: { set: { [policy.versionHeader]: version } } } }
+    : {};
+}
+
+/** In-mesh routing of an opaque TCP service: connections split over the subsets by weight. */
+export function tcpVirtualServiceSpec(
+  host: string,
+  port: number,
+  weights: readonly VersionWeight[],
+): VirtualServiceSpec {
+  return {
+    hosts: [host],
+    http: [],
+    tcp: [
+      {
+        route: weights.map((w) => ({
+          destination: { host, subset: w.version, port: { number: port } },
+          weight: w.weight,
+        })),
+      },
+    ],
   };
 }
 
@@ -129,7 +162,12 @@ export function weightedVirtualServiceSpec(
   const headerRoutes = policy.headerRoutes.map((h, i): HTTPRoute => ({
     name: `header-${i + 1}-${h.version}`,
     match: [{ headers: { [h.header]: { exact: h.value } } }],
-    route: [{ destination: destination(h.version) }],
+    route: [
+      {
+        destination: destination(h.version),
+        ...versionHeaderOf(policy, h.version),
+      },
+    ],
     ...resilience,
     ...faultOf(h.fault ?? policy.fault),
   }));
@@ -138,6 +176,7 @@ export function weightedVirtualServiceSpec(
     route: weights.map((w) => ({
       destination: destination(w.version),
       weight: w.weight,
+      ...versionHeaderOf(policy, w.version),
     })),
     ...resilience,
     ...faultOf(policy.fault),
@@ -216,6 +255,7 @@ export function ingressVirtualServiceSpec(
             port: { number: r.target.port },
           },
           weight: v.weight,
+          ...versionHeaderOf(r.target.policy, v.version),
         })),
         ...resilienceSpec(r.target.policy),
         ...faultOf(r.target.policy.fault),

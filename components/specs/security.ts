@@ -24,7 +24,7 @@ export function denyAllSpec(): AuthorizationPolicySpec {
 export interface AllowRule {
   /** SPIFFE principals of the callers (see principal()). */
   readonly principals: readonly string[];
-  /** HTTP methods the callers use. */
+  /** HTTP methods the callers use; none means any (and any TCP connection). */
   readonly methods: readonly string[];
   /** Paths the callers use; omitted means any path. */
   readonly paths?: readonly string[];
@@ -62,14 +62,20 @@ export function allowSpec(
     action: "ALLOW",
     rules: rules.map((rule) => ({
       from: [{ source: { principals: rule.principals } }],
-      to: [
-        {
-          operation: {
-            methods: rule.methods,
-            ...(rule.paths ? { paths: rule.paths } : {}),
-          },
-        },
-      ],
+      // No methods and no paths: any request or connection (a TCP service has no methods, and
+      // Istio would never match a rule naming them).
+      ...(rule.methods.length > 0 || rule.paths
+        ? {
+            to: [
+              {
+                operation: {
+                  ...(rule.methods.length > 0 ? { methods: rule.methods } : {}),
+                  ...(rule.paths ? { paths: rule.paths } : {}),
+                },
+              },
+            ],
+          }
+        : {}),
     })),
   };
 }
@@ -104,8 +110,10 @@ export function serviceAllowPolicies(args: {
   /** Further Services selecting the same pods (gateway-api routing's version Services). */
   readonly versionServices: readonly string[];
   readonly allow: readonly AllowRule[];
+  /** Labels of every pod of the service. Defaults to serviceSelector (`app: <service>`). */
+  readonly podSelector?: Record<string, string>;
 }): { suffix: string; spec: AuthorizationPolicySpec }[] {
-  const selector = serviceSelector(args.service);
+  const selector = args.podSelector ?? serviceSelector(args.service);
   if (args.dataplane === "sidecar") {
     return [{ suffix: "allow", spec: allowSpec({ selector }, args.allow) }];
   }

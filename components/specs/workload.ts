@@ -26,10 +26,12 @@ export interface WorkloadSpec {
   /** Replaces the image's CMD; omitted keeps it. */
   readonly args?: string[];
   readonly env?: Record<string, string>;
+  /** Variables read from a key of a Secret (values the stack keeps secret), by name. */
+  readonly secretEnv?: Record<string, { secret: string; key: string }>;
   /** Port the container listens on; also the target of the Service. */
   readonly port: number;
-  /** HTTP path answering 200 when the container is up; used by both probes. */
-  readonly probePath: string;
+  /** HTTP path answering 200 when the container is up, for both probes; omitted, a TCP check. */
+  readonly probePath?: string;
   /** Port of the probes, when not `port`. */
   readonly probePort?: number;
   /** Further named container ports. */
@@ -74,8 +76,11 @@ export function hardenedPodSpec(
     configMap: c.name,
     mountPath: c.mountPath,
   }));
+  const probePort = w.probePort ?? w.port;
   const probe = {
-    httpGet: { path: w.probePath, port: w.probePort ?? w.port },
+    ...(w.probePath !== undefined
+      ? { httpGet: { path: w.probePath, port: probePort } }
+      : { tcpSocket: { port: probePort } }),
     periodSeconds: 10,
   };
   const runAsUser = w.runAsUser ?? DEFAULT_RUN_AS_USER;
@@ -127,10 +132,16 @@ export function hardenedPodSpec(
         image: w.image,
         command: w.command,
         args: w.args,
-        env: Object.entries(w.env ?? {}).map(([name, value]) => ({
-          name,
-          value,
-        })),
+        env: [
+          ...Object.entries(w.env ?? {}).map(([name, value]) => ({
+            name,
+            value,
+          })),
+          ...Object.entries(w.secretEnv ?? {}).map(([name, ref]) => ({
+            name,
+            valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } },
+          })),
+        ],
         ports: [
           { name: "http", containerPort: w.port },
           ...(w.extraPorts ?? []).map((p) => ({
@@ -171,6 +182,8 @@ export function hardenedPodSpec(
 /** The Deployment of one workload: `selector` picks its pods, which carry `podLabels` too. */
 export function deploymentSpec(args: {
   readonly selector: Record<string, string>;
+  /** Rolling updates start this many extra pods and take none down first. Defaults to Kubernetes' (25%/25%). */
+  readonly maxSurge?: number | string;
   /** Labels the pods carry beyond the selector's. Defaults to none. */
   readonly podLabels?: Record<string, string>;
   /** Annotations of the pod template; a change rolls the pods. Defaults to none. */
@@ -180,6 +193,14 @@ export function deploymentSpec(args: {
 }): k8s.types.input.apps.v1.DeploymentSpec {
   return {
     replicas: args.replicas,
+    ...(args.maxSurge !== undefined
+      ? {
+          strategy: {
+            type: "RollingUpdate",
+            rollingUpdate: { maxSurge: args.maxSurge, maxUnavailable: 0 },
+          },
+        }
+      : {}),
     selector: { matchLabels: args.selector },
     template: {
       metadata: {

@@ -4,30 +4,29 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   dataplaneAnnotations,
   DEFAULT_ROUTING_POLICY,
-  gatewayApiResource,
   istioResource,
   type Mesh,
+  commonLabels,
   podLabels,
   principal,
   type RoutingPolicy,
   serviceHost,
   serviceSelector,
   skipAwaitAnnotations,
+  subsetLabels,
   versionServiceName,
   type VersionWeight,
 } from "../core";
 import {
   type AllowRule,
   deploymentSpec,
-  destinationRuleSpec,
   hardenedPodSpec,
   type IngressTarget,
-  meshHTTPRouteSpec,
   serviceAccountArgs,
   serviceAllowPolicies,
-  weightedVirtualServiceSpec,
   type WorkloadSpec,
 } from "../specs";
+import { createServiceRouting } from "./serviceRouting";
 
 /**
  * The SPIFFE principal of a VersionedService's workloads: each runs under a ServiceAccount named
@@ -37,19 +36,46 @@ export function servicePrincipal(namespace: string, service: string): string {
   return principal(namespace, service);
 }
 
+/** What a Service port speaks (its name and appProtocol): Istio picks the protocol from them. */
+export type PortProtocol = "http" | "http2" | "grpc" | "tcp";
+
+/** One version: its weight, and either the stack's pods or (route-only) someone else's. */
+export interface ServiceVersionSpec extends VersionWeight {
+  /** Pods of this version. Defaults to the service's `replicas`. */
+  readonly replicas?: number;
+  /** Route-only: the labels of this version's pods, which the stack does not deploy. */
+  readonly selector?: Readonly<Record<string, string>>;
+}
+
 export interface VersionedServiceArgs {
   /** The control plane: Istio resources wait for its CRDs, Deployments for istiod. */
   readonly mesh: Mesh;
   /** Namespace to deploy into; must exist (pass it in dependsOn) and be in the mesh (AppNamespace). */
   readonly namespace: string;
   /** Versions to deploy and their traffic weights (validated: integers summing to 100). */
-  readonly versions: readonly VersionWeight[];
-  /** The workload of each version. */
-  readonly workload: (version: string) => WorkloadSpec;
+  readonly versions: readonly ServiceVersionSpec[];
+  /**
+   * The workload of each version. Omitted: the service is route-only, every version names the
+   * `selector` of pods deployed by someone else, and the stack creates no ServiceAccount and no
+   * Deployment, only the Service (see createService), the routing and the policy.
+   */
+  readonly workload?: (version: string) => WorkloadSpec;
   /** Port of the Service. Defaults to 80. */
   readonly port?: number;
-  /** Pods per version. Defaults to 1. */
+  /** The pods' port. Defaults to "http", the container port every workload names so. */
+  readonly targetPort?: number | string;
+  /** Name and appProtocol of the Service's port. Defaults to http; tcp splits connections. */
+  readonly protocol?: PortProtocol;
+  /** Pods per version, unless the version says otherwise. Defaults to 1. */
   readonly replicas?: number;
+  /**
+   * With more than one pod in a version: rolling updates start this many extra pods and stop
+   * none first, and a PodDisruptionBudget lets a drain take one pod at a time. Defaults to none
+   * (Kubernetes' defaults, no budget).
+   */
+  readonly maxSurge?: number | string;
+  /** Create the Service. Defaults to true; false only for a route-only service whose owner did. */
+  readonly createService?: boolean;
   /** Further resources every child waits for (e.g. the namespace). Defaults to none. */
   readonly dependsOn?: readonly pulumi.Resource[];
   /** Traffic policy, timeouts, retries, faults, header routes and mirroring. Defaults to DEFAULT_ROUTING_POLICY. */
@@ -69,14 +95,20 @@ export interface VersionedServiceArgs {
  *   Services.
  * Callers are admitted by an ALLOW policy: at the pods' sidecars, or in ambient at the waypoint
  * (L7, by targetRefs to the Services), with ztunnel admitting only the waypoint (L4).
+ * A route-only service (no `workload`) has the same routing and policy over pods someone else
+ * deploys, each version found by its `selector`.
  *
  * Weights appear in the VirtualService or HTTPRoute only, so changing them updates that one
  * resource.
  */
 export class VersionedService extends pulumi.ComponentResource {
-  readonly serviceAccount: k8s.core.v1.ServiceAccount;
-  readonly service: k8s.core.v1.Service;
+  /** The service's own account; none for a route-only service. */
+  readonly serviceAccount?: k8s.core.v1.ServiceAccount;
+  /** None when a route-only service's owner created it (createService false). */
+  readonly service?: k8s.core.v1.Service;
   readonly deployments: Record<string, k8s.apps.v1.Deployment>;
+  /** Versions with more than one pod, given maxSurge. */
+  readonly disruptionBudgets: Record<string, k8s.policy.v1.PodDisruptionBudget>;
   /** gateway-api: the Service of each version. */
   readonly versionServices: Record<string, k8s.core.v1.Service>;
   /** istio: one rule with a subset per version; gateway-api: one per version Service. */
@@ -99,10 +131,20 @@ export class VersionedService extends pulumi.ComponentResource {
     super("service-mesh:routing:VersionedService", name, {}, opts);
     const { mesh } = args;
     const port = args.port ?? 80;
+    const protocol = args.protocol ?? "http";
     const policy = args.policy ?? DEFAULT_ROUTING_POLICY;
     const deps = [...(args.dependsOn ?? [])];
-    const ambient = mesh.dataplane === "ambient";
     const gatewayApi = mesh.routingApi === "gateway-api";
+    const workload = args.workload;
+    const selectorOf = (version: string): Record<string, string> => ({
+      ...args.versions.find((v) => v.version === version)?.selector,
+    });
+    // A version's pods: the stack's carry `app` and `version`; a route-only service's, its selector.
+    const labelsOf = (version: string) =>
+      workload ? podLabels(name, version) : selectorOf(version);
+    const podSelector = workload
+      ? serviceSelector(name)
+      : commonLabels(args.versions.map((v) => v.selector ?? {}));
     const meta = (resourceName: string, labels: Record<string, string>) => ({
       name: resourceName,
       namespace: args.namespace,
@@ -120,14 +162,15 @@ export class VersionedService extends pulumi.ComponentResource {
       policy,
     };
 
-    this.serviceAccount = new k8s.core.v1.ServiceAccount(
-      `${name}-sa`,
-      serviceAccountArgs(name, args.namespace, serviceSelector(name)),
-      { parent: this, dependsOn: deps },
-    );
+    if (workload) {
+      this.serviceAccount = new k8s.core.v1.ServiceAccount(
+        `${name}-sa`,
+        serviceAccountArgs(name, args.namespace, serviceSelector(name)),
+        { parent: this, dependsOn: deps },
+      );
+    }
 
-    // Istio picks the protocol from the port name or appProtocol; the target is the container
-    // port every version names "http".
+    // Istio picks the protocol from the port name or appProtocol.
     const serviceArgs = (
       serviceName: string,
       selector: Record<string, string>,
@@ -136,38 +179,67 @@ export class VersionedService extends pulumi.ComponentResource {
       spec: {
         selector,
         ports: [
-          { name: "http", appProtocol: "http", port, targetPort: "http" },
+          {
+            name: protocol,
+            appProtocol: protocol,
+            port,
+            targetPort: args.targetPort ?? "http",
+          },
         ],
       },
     });
-    this.service = new k8s.core.v1.Service(
-      `${name}-svc`,
-      serviceArgs(name, serviceSelector(name)),
-      { parent: this, dependsOn: deps },
-    );
+    if (args.createService ?? true) {
+      this.service = new k8s.core.v1.Service(
+        `${name}-svc`,
+        serviceArgs(name, podSelector),
+        { parent: this, dependsOn: deps },
+      );
+    }
 
     this.deployments = {};
+    this.disruptionBudgets = {};
     this.versionServices = {};
-    for (const { version } of args.versions) {
-      const labels = podLabels(name, version);
-      this.deployments[version] = new k8s.apps.v1.Deployment(
-        `${name}-${version}`,
-        {
-          metadata: meta(`${name}-${version}`, labels),
-          spec: deploymentSpec({
-            selector: labels,
-            podAnnotations: dataplaneAnnotations(mesh.dataplane),
-            replicas: args.replicas ?? 1,
-            pod: hardenedPodSpec(name, name, args.workload(version)),
-          }),
-        },
-        // Sidecar: istiod's injection webhook fails closed, so a pod created before it is
-        // ready is rejected. Ambient: a pod started before ztunnel runs is not captured.
-        {
-          parent: this,
-          dependsOn: [...deps, mesh.dataPlane, this.serviceAccount],
-        },
-      );
+    for (const v of args.versions) {
+      const { version } = v;
+      const labels = labelsOf(version);
+      const replicas = v.replicas ?? args.replicas ?? 1;
+      const spread = args.maxSurge !== undefined && replicas > 1;
+      if (workload) {
+        this.deployments[version] = new k8s.apps.v1.Deployment(
+          `${name}-${version}`,
+          {
+            metadata: meta(`${name}-${version}`, labels),
+            spec: deploymentSpec({
+              selector: labels,
+              podAnnotations: dataplaneAnnotations(mesh.dataplane),
+              replicas,
+              maxSurge: spread ? args.maxSurge : undefined,
+              pod: hardenedPodSpec(name, name, workload(version)),
+            }),
+          },
+          // Sidecar: istiod's injection webhook fails closed, so a pod created before it is
+          // ready is rejected. Ambient: a pod started before ztunnel runs is not captured.
+          {
+            parent: this,
+            dependsOn: [
+              ...deps,
+              mesh.dataPlane,
+              ...(this.serviceAccount ? [this.serviceAccount] : []),
+            ],
+          },
+        );
+      }
+      if (workload && spread) {
+        // A node drain evicts one pod of the version at a time, so it keeps serving.
+        this.disruptionBudgets[version] = new k8s.policy.v1.PodDisruptionBudget(
+          `${name}-${version}-pdb`,
+          {
+            metadata: meta(`${name}-${version}`, labels),
+            spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
+          },
+          { parent: this, dependsOn: deps },
+        );
+      }
       if (gatewayApi) {
         this.versionServices[version] = new k8s.core.v1.Service(
           `${name}-${version}-svc`,
@@ -177,80 +249,25 @@ export class VersionedService extends pulumi.ComponentResource {
       }
     }
 
-    const istio = { parent: this, mesh, dependsOn: deps };
-    // In ambient, ztunnel carries every connection in mutual TLS (HBONE) whatever a rule says,
-    // so the rules state ISTIO_MUTUAL only for sidecars.
-    const mtls = !ambient;
-    if (gatewayApi) {
-      this.destinationRules = args.versions.map(({ version }) =>
-        istioResource(
-          `${name}-${version}-dr`,
-          {
-            kind: "DestinationRule",
-            metadata: {
-              name: versionServiceName(name, version),
-              namespace: args.namespace,
-            },
-            spec: destinationRuleSpec(
-              serviceHost(versionServiceName(name, version), args.namespace),
-              [],
-              policy,
-              mtls,
-            ),
-          },
-          istio,
-        ),
-      );
-      this.route = gatewayApiResource(
-        `${name}-route`,
-        {
-          kind: "HTTPRoute",
-          metadata: { name, namespace: args.namespace },
-          spec: meshHTTPRouteSpec(name, port, args.versions, policy),
-        },
-        // A backend Service that does not exist yet fails the route's requests.
-        {
-          parent: this,
-          mesh,
-          dependsOn: [
-            ...deps,
-            this.service,
-            ...Object.values(this.versionServices),
-          ],
-        },
-      );
-    } else {
-      const destinationRule = istioResource(
-        `${name}-dr`,
-        {
-          kind: "DestinationRule",
-          metadata: { name, namespace: args.namespace },
-          spec: destinationRuleSpec(
-            this.host,
-            args.versions.map((v) => v.version),
-            policy,
-            mtls,
-          ),
-        },
-        istio,
-      );
-      this.destinationRules = [destinationRule];
-      this.route = istioResource(
-        `${name}-vs`,
-        {
-          kind: "VirtualService",
-          metadata: { name, namespace: args.namespace },
-          spec: weightedVirtualServiceSpec(
-            this.host,
-            port,
-            args.versions,
-            policy,
-          ),
-        },
-        // Routing to a subset that does not exist yet fails requests: the rule comes first.
-        { ...istio, dependsOn: [...deps, destinationRule] },
-      );
-    }
+    const routing = createServiceRouting({
+      mesh,
+      name,
+      namespace: args.namespace,
+      port,
+      versions: args.versions,
+      policy,
+      tcp: protocol === "tcp",
+      // A subset needs only what tells the versions apart among the Service's pods.
+      subsetLabelsOf: workload ? subsetLabels : selectorOf,
+      parent: this,
+      dependsOn: deps,
+      backends: [
+        ...(this.service ? [this.service] : []),
+        ...Object.values(this.versionServices),
+      ],
+    });
+    this.destinationRules = routing.destinationRules;
+    this.route = routing.route;
 
     this.authorizationPolicies = serviceAllowPolicies({
       dataplane: mesh.dataplane,
@@ -260,6 +277,7 @@ export class VersionedService extends pulumi.ComponentResource {
         ? args.versions.map((v) => versionServiceName(name, v.version))
         : [],
       allow: args.allow,
+      podSelector,
     }).map((p) =>
       istioResource(
         `${name}-${p.suffix}`,
@@ -268,7 +286,7 @@ export class VersionedService extends pulumi.ComponentResource {
           metadata: { name: `${name}-${p.suffix}`, namespace: args.namespace },
           spec: p.spec,
         },
-        istio,
+        { parent: this, mesh, dependsOn: deps },
       ),
     );
 

@@ -1,0 +1,107 @@
+// The routing children of a VersionedService: its DestinationRule(s) and the resource holding
+// the weights (a VirtualService, or an HTTPRoute with the Gateway API). Built here so the
+// component itself stays a list of what it owns.
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import {
+  gatewayApiResource,
+  istioResource,
+  type Mesh,
+  type RoutingPolicy,
+  serviceHost,
+  versionServiceName,
+  type VersionWeight,
+} from "../core";
+import {
+  destinationRuleSpec,
+  meshHTTPRouteSpec,
+  tcpVirtualServiceSpec,
+  weightedVirtualServiceSpec,
+} from "../specs";
+
+export interface ServiceRoutingArgs {
+  readonly mesh: Mesh;
+  readonly name: string;
+  readonly namespace: string;
+  readonly port: number;
+  readonly versions: readonly VersionWeight[];
+  readonly policy: RoutingPolicy;
+  /** Split connections, not requests (an opaque TCP service; istio routing API only). */
+  readonly tcp: boolean;
+  /** The labels of a version's subset. */
+  readonly subsetLabelsOf: (version: string) => Record<string, string>;
+  readonly parent: pulumi.Resource;
+  readonly dependsOn: readonly pulumi.Resource[];
+  /** What the route must wait for: the Service and, with the Gateway API, the version Services. */
+  readonly backends: readonly pulumi.Resource[];
+}
+
+/** The DestinationRules and the weighted route of one service. */
+export function createServiceRouting(a: ServiceRoutingArgs): {
+  destinationRules: k8s.apiextensions.CustomResource[];
+  route: k8s.apiextensions.CustomResource;
+} {
+  const { mesh, name, namespace, port, policy } = a;
+  const istio = { parent: a.parent, mesh, dependsOn: [...a.dependsOn] };
+  // In ambient, ztunnel carries every connection in mutual TLS (HBONE) whatever a rule says,
+  // so the rules state ISTIO_MUTUAL only for sidecars.
+  const mtls = mesh.dataplane !== "ambient";
+  if (mesh.routingApi === "gateway-api") {
+    const destinationRules = a.versions.map(({ version }) =>
+      istioResource(
+        `${name}-${version}-dr`,
+        {
+          kind: "DestinationRule",
+          metadata: { name: versionServiceName(name, version), namespace },
+          spec: destinationRuleSpec(
+            serviceHost(versionServiceName(name, version), namespace),
+            [],
+            policy,
+            mtls,
+          ),
+        },
+        istio,
+      ),
+    );
+    const route = gatewayApiResource(
+      `${name}-route`,
+      {
+        kind: "HTTPRoute",
+        metadata: { name, namespace },
+        spec: meshHTTPRouteSpec(name, port, a.versions, policy),
+      },
+      // A backend Service that does not exist yet fails the route's requests.
+      { ...istio, dependsOn: [...a.dependsOn, ...a.backends] },
+    );
+    return { destinationRules, route };
+  }
+  const host = serviceHost(name, namespace);
+  const destinationRule = istioResource(
+    `${name}-dr`,
+    {
+      kind: "DestinationRule",
+      metadata: { name, namespace },
+      spec: destinationRuleSpec(
+        host,
+        a.versions.map((v) => v.version),
+        policy,
+        mtls,
+        a.subsetLabelsOf,
+      ),
+    },
+    istio,
+  );
+  const route = istioResource(
+    `${name}-vs`,
+    {
+      kind: "VirtualService",
+      metadata: { name, namespace },
+      spec: a.tcp
+        ? tcpVirtualServiceSpec(host, port, a.versions)
+        : weightedVirtualServiceSpec(host, port, a.versions, policy),
+    },
+    // Routing to a subset that does not exist yet fails requests: the rule comes first.
+    { ...istio, dependsOn: [...a.dependsOn, destinationRule] },
+  );
+  return { destinationRules: [destinationRule], route };
+}
