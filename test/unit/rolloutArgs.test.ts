@@ -237,6 +237,7 @@ describe("npm run traffic: the command line", () => {
       requests: 200,
       url: "http://localhost:8080/",
       stack: "dev",
+      service: undefined,
       weights: undefined,
       concurrency: 8,
     });
@@ -260,7 +261,22 @@ describe("npm run traffic: the command line", () => {
     assert.strictEqual(o.url, "http://127.0.0.1:1234/x");
   });
 
+  it("WHEN --service is given without --url THEN the URL is left to the stack's ingress path", () => {
+    const o = parse(["--service", "orders"]);
+    assert.ok(o !== "help");
+    assert.strictEqual(o.service, "orders");
+    assert.strictEqual(o.url, undefined);
+    const given = parse(["--service=orders", "--url", "http://127.0.0.1:9/o"]);
+    assert.ok(given !== "help");
+    assert.strictEqual(given.url, "http://127.0.0.1:9/o");
+  });
+
   const bad: Array<[string, string[], string]> = [
+    [
+      "a service name with a dot",
+      ["--service", "orders.shop"],
+      `--service must name a service of the stack config's services: a lowercase letter, then letters, digits and '-', at most 40 (got "orders.shop"); e.g. --service orders`,
+    ],
     [
       "zero requests",
       ["--requests", "0"],

@@ -10,21 +10,26 @@ import {
 
 export const TRAFFIC_USAGE =
   "npm run traffic -- [--requests N] [--url http://localhost:8080/] [--stack <stack>] " +
-  "[--weights v1=80,v2=20] [--concurrency N]";
+  "[--service <name>] [--weights v1=80,v2=20] [--concurrency N]";
 
 export const TRAFFIC_HELP = `usage: ${TRAFFIC_USAGE}
 
 Sends --requests GETs through the stack's ingress (run its port-forward first: see
-'pulumi stack output portForwardCommand'), counts the answers per version (the demo backend
-answers "backend v1", ...), and draws the observed split beside the configured weights: the
-stack's canaryWeights output (what the last 'up' deployed), or --weights. Each version passes
-when it is within 3 sigma of its weight (sigma = sqrt(n*p*(1-p)) for n answers).
+'pulumi stack output portForwardCommand'), counts the answers per version (by the response
+header x-mesh-version when an answer has it, as the routes of declared services set it; else by
+the demo backend's answer "backend v1", ...), and draws the observed split beside the configured
+weights: the stack's canaryWeights output (what the last 'up' deployed), services.<name>.weights
+with --service, or --weights. Each version passes when it is within 3 sigma of its weight
+(sigma = sqrt(n*p*(1-p)) for n answers).
 
 Flags:
   --requests N              how many requests (default 200; 1 to 100000)
-  --url <url>               where to send them (default http://localhost:8080/, the port-forward)
-  --stack <stack>           whose canaryWeights to compare with (default: $STACK, else dev)
-  --weights v1=80,v2=20     the configured weights, given here: the stack is not read
+  --url <url>               where to send them (default http://localhost:8080/, the port-forward;
+                            with --service, http://localhost:8080<its ingress path>)
+  --stack <stack>           whose weights to compare with (default: $STACK, else dev)
+  --service <name>          a service declared in the stack config's services: its weights are
+                            the stack output services.<name>.weights (default: the demo backend)
+  --weights v1=80,v2=20     the configured weights, given here: the stack is not read for them
   --concurrency N           requests in flight (default 8; 1 to 64)
   --help                    this text
 
@@ -32,13 +37,15 @@ Reading the stack needs the pulumi CLI, logged in, and PULUMI_CONFIG_PASSPHRASE 
 PULUMI_CONFIG_PASSPHRASE_FILE) when the stack's secrets use a passphrase.
 Exit codes: 0 the split is within tolerance and every request was answered, 1 a version out of
 tolerance, a failed request, or the stack's weights could not be read, 2 refused before any
-request (bad flags, or the pulumi CLI, its login or the passphrase missing). See README.md,
+request (bad flags; the pulumi CLI, its login or the passphrase missing; a --service the stack
+does not have, or one without an ingress path and no --url). See README.md,
 "Progressive delivery".`;
 
 const SPEC: FlagSpec = {
   requests: "value",
   url: "value",
   stack: "value",
+  service: "value",
   weights: "value",
   concurrency: "value",
   help: "boolean",
@@ -53,13 +60,22 @@ export const TRAFFIC_DEFAULTS = {
 
 export interface TrafficOptions {
   readonly requests: number;
-  readonly url: string;
-  /** Read the configured weights from this stack's canaryWeights output... */
+  /**
+   * Where to send the requests; undefined only with --service and no --url: the stack output
+   * services.<name>.ingressPath on the port-forward then.
+   */
+  readonly url?: string;
+  /** Read the configured weights from this stack's outputs... */
   readonly stack: string;
+  /** ...its services.<name>.weights (a declared service), or canaryWeights (undefined)... */
+  readonly service?: string;
   /** ...unless given here. */
   readonly weights?: Record<string, number>;
   readonly concurrency: number;
 }
+
+/** A service name as the stack config's services accepts it (a DNS-1035 label of at most 40). */
+const SERVICE = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
 
 const WEIGHT = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=([0-9]{1,3})$/;
 
@@ -108,10 +124,18 @@ export function parseTrafficArgs(
     str("concurrency") === undefined
       ? TRAFFIC_DEFAULTS.concurrency
       : integerFlag(problems, "concurrency", str("concurrency")!, 1, 64, "8");
+  const service = str("service");
+  if (service !== undefined && !SERVICE.test(service)) {
+    problems.push(
+      `--service must name a service of the stack config's services: a lowercase letter, then letters, digits and '-', at most 40 (got ${quote(service)}); e.g. --service orders`,
+    );
+  }
   const url =
-    str("url") === undefined
-      ? TRAFFIC_DEFAULTS.url
-      : urlFlag(problems, "url", str("url")!, TRAFFIC_DEFAULTS.url)?.toString();
+    str("url") !== undefined
+      ? urlFlag(problems, "url", str("url")!, TRAFFIC_DEFAULTS.url)?.toString()
+      : service === undefined
+        ? TRAFFIC_DEFAULTS.url
+        : undefined;
   const stack = str("stack") ?? env.STACK ?? "dev";
   if (!/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/.test(stack)) {
     problems.push(
@@ -127,8 +151,9 @@ export function parseTrafficArgs(
   }
   return {
     requests: requests!,
-    url: url!,
+    url,
     stack,
+    service,
     weights,
     concurrency: concurrency!,
   };

@@ -1,21 +1,24 @@
-// `npm run traffic -- [--requests N] [--url ...]`: sends requests through the stack's ingress (the
-// port-forward the stack outputs as portForwardCommand, run it first), counts the answers per
-// version ("backend v1", ...), and prints the observed split as a bar chart beside the configured
-// weights (the stack's canaryWeights output, or --weights), with a 3σ tolerance verdict. Exit 0
-// when the split is within tolerance and every request was answered, 1 otherwise, 2 refused before
-// any request: bad flags, or (reading the stack) the pulumi CLI, its login or the passphrase
-// missing (tools/preflight.js), each named with its fix.
+// `npm run traffic -- [--requests N] [--url ...] [--service <name>]`: sends requests through the
+// stack's ingress (the port-forward the stack outputs as portForwardCommand, run it first), counts
+// the answers per version (the x-mesh-version header of a declared service's routes, else the demo
+// backend's "backend v1", ...), and prints the observed split as a bar chart beside the configured
+// weights (the stack's canaryWeights output, services.<name>.weights with --service, or
+// --weights), with a 3σ tolerance verdict. Exit 0 when the split is within tolerance and every
+// request was answered, 1 otherwise, 2 refused before any request: bad flags, (reading the stack)
+// the pulumi CLI, its login or the passphrase missing (tools/preflight.js), each named with its
+// fix, or a --service the stack does not have or cannot be reached without --url (service.ts).
 import { execFileSync } from "child_process";
 import { parseOrExit } from "../flags";
 import { preflight } from "../preflight.js";
 import { parseTrafficArgs, TRAFFIC_HELP, type TrafficOptions } from "./args";
 import { probe } from "./probe";
+import { serviceProbe, TrafficRefusal } from "./service";
 import { judgeSplit, renderSplit, verdictLine } from "./split";
 
 const say = (line: string) => process.stdout.write(`[traffic] ${line}\n`);
 
-/** The stack's configured weights: its canaryWeights output (what the last `up` deployed). */
-function stackWeights(stack: string): Record<string, number> {
+/** One of the stack's outputs, parsed (`pulumi stack output <name> --json`). */
+function stackOutput(stack: string, name: string, fix: string): unknown {
   let out: string | undefined;
   let failure: { stderr?: string; message: string } | undefined;
   try {
@@ -24,7 +27,7 @@ function stackWeights(stack: string): Record<string, number> {
       [
         "stack",
         "output",
-        "canaryWeights",
+        name,
         "--json",
         "--stack",
         stack,
@@ -37,22 +40,59 @@ function stackWeights(stack: string): Record<string, number> {
   }
   if (out === undefined) {
     throw new Error(
-      `could not read stack ${stack}'s canaryWeights output (${(failure?.stderr || failure?.message || "").trim()}); ` +
-        `deploy it first, name it with --stack, or give --weights v1=80,v2=20`,
+      `could not read stack ${stack}'s ${name} output (${(failure?.stderr || failure?.message || "").trim()}); ` +
+        `deploy it first, name it with --stack, or ${fix}`,
     );
   }
-  return JSON.parse(out) as Record<string, number>;
+  return JSON.parse(out) as unknown;
+}
+
+/** Where to send the requests and the weights to compare with: flags first, then the stack. */
+function target(opts: TrafficOptions): {
+  url: string;
+  weights: Record<string, number>;
+  source: string;
+} {
+  if (opts.service === undefined) {
+    return {
+      url: opts.url!,
+      weights:
+        opts.weights ??
+        (stackOutput(
+          opts.stack,
+          "canaryWeights",
+          "give --weights v1=80,v2=20",
+        ) as Record<string, number>),
+      source: opts.weights ? "--weights" : `stack ${opts.stack}`,
+    };
+  }
+  if (opts.weights !== undefined && opts.url !== undefined) {
+    return { url: opts.url, weights: opts.weights, source: "--weights" };
+  }
+  const s = serviceProbe(
+    stackOutput(opts.stack, "services", "give --weights and --url"),
+    opts.service,
+    opts.stack,
+    opts.url,
+  );
+  return {
+    url: s.url,
+    weights: opts.weights ?? s.weights,
+    source: opts.weights
+      ? "--weights"
+      : `stack ${opts.stack}, services.${opts.service}.weights`,
+  };
 }
 
 async function run(opts: TrafficOptions): Promise<number> {
-  const weights = opts.weights ?? stackWeights(opts.stack);
+  const { url, weights, source } = target(opts);
   say(
-    `${opts.requests} requests to ${opts.url} (${opts.concurrency} in flight); configured: ` +
+    `${opts.requests} requests to ${url} (${opts.concurrency} in flight); configured: ` +
       `${Object.entries(weights)
         .map(([v, w]) => `${v}=${w}`)
-        .join(" ")}${opts.weights ? " (--weights)" : ` (stack ${opts.stack})`}`,
+        .join(" ")} (${source})`,
   );
-  const result = await probe(opts);
+  const result = await probe({ ...opts, url });
   const failed = Object.values(result.failures).reduce((s, c) => s + c, 0);
   const verdict = judgeSplit(result.counts, weights);
   for (const line of renderSplit(verdict)) {
@@ -65,10 +105,7 @@ async function run(opts: TrafficOptions): Promise<number> {
         .map(([k, c]) => `${k}: ${c}`)
         .join(", ")}); first: ${result.firstFailure}`,
     );
-    if (
-      opts.url.includes("localhost:8080") ||
-      opts.url.includes("127.0.0.1:8080")
-    ) {
+    if (url.includes("localhost:8080") || url.includes("127.0.0.1:8080")) {
       say(
         "is the port-forward running? see `pulumi stack output portForwardCommand`",
       );
@@ -87,7 +124,7 @@ async function main(): Promise<number> {
   if (typeof opts === "number") {
     return opts;
   }
-  if (opts.weights === undefined) {
+  if (opts.weights === undefined || opts.url === undefined) {
     const { problems } = preflight({ stack: opts.stack });
     if (problems.length > 0) {
       for (const p of problems) {
@@ -99,6 +136,10 @@ async function main(): Promise<number> {
   try {
     return await run(opts);
   } catch (e) {
+    if (e instanceof TrafficRefusal) {
+      say(`refused: ${e.message}`);
+      return 2;
+    }
     say(`failed: ${(e as Error).message}`);
     return 1;
   }

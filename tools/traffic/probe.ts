@@ -1,11 +1,12 @@
 // The traffic probe's requests: N GETs with a few in flight, each answer counted by the version it
-// names; failures (an HTTP error, a body that names no version, no answer) counted apart.
-import { versionOf } from "./split";
+// names (its x-mesh-version header, else its body: split.ts, answerVersion); failures (an HTTP
+// error, an answer that names no version, no answer) counted apart.
+import { answerVersion, VERSION_HEADER } from "./split";
 
 export interface ProbeResult {
   /** Answers per version. */
   readonly counts: Record<string, number>;
-  /** Failures by kind, e.g. "HTTP 503", "unexpected body", "ECONNREFUSED". */
+  /** Failures by kind, e.g. "HTTP 503", "unexpected body", "unexpected header", "ECONNREFUSED". */
   readonly failures: Record<string, number>;
   /** The first failure, in full, for the message. */
   readonly firstFailure?: string;
@@ -39,16 +40,22 @@ export async function probe(o: ProbeOptions): Promise<ProbeResult> {
           headers: { "cache-control": "no-cache" },
         });
         const body = await res.text();
-        const version = versionOf(body);
+        const header = res.headers.get(VERSION_HEADER);
+        const version = answerVersion(header, body);
         if (res.status !== 200) {
           fail(
             `HTTP ${res.status}`,
             `HTTP ${res.status}: ${body.slice(0, 120).trim()}`,
           );
+        } else if (version === undefined && header !== null) {
+          fail(
+            "unexpected header",
+            `an ${VERSION_HEADER} header that names no single version: ${JSON.stringify(header.slice(0, 120))}`,
+          );
         } else if (version === undefined) {
           fail(
             "unexpected body",
-            `a body that names no version: ${JSON.stringify(body.slice(0, 120))}`,
+            `no ${VERSION_HEADER} header, and a body that names no version: ${JSON.stringify(body.slice(0, 120))}`,
           );
         } else {
           counts[version] = (counts[version] ?? 0) + 1;

@@ -1,6 +1,10 @@
 // The traffic probe's arithmetic: which version an answer names, how far the observed split may
 // stray from the configured weights by chance, and the bar chart. Pure.
 //
+// An answer names its version in the response header x-mesh-version, which the routes of declared
+// HTTP services (the stack config's services, issue 22) set on each weighted destination, or, for
+// the demo backend, whose routes set no such header, in its body ("backend v1").
+//
 // Each request is routed on its own (Envoy's weighted clusters pick per request), so the count of
 // a version with weight p among n answers is binomial: mean n·p, standard deviation
 // σ = √(n·p·(1−p)). The verdict allows 3σ either way, which a correct split passes 99.7 % of the
@@ -10,9 +14,31 @@
 /** The demo backend answers "backend <version>" (http-echo's -text). */
 const ANSWER = /^backend ([a-z0-9]([-a-z0-9]*[a-z0-9])?)\s*$/;
 
+/** A version name as the stack's weights accept it (a DNS label). */
+const VERSION = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The response header a declared service's route sets to the version that answered. */
+export const VERSION_HEADER = "x-mesh-version";
+
 /** The version named by an answer body, or undefined for anything else. */
 export function versionOf(body: string): string | undefined {
   return ANSWER.exec(body)?.[1];
+}
+
+/**
+ * The version an answer names: its x-mesh-version header when it has one (`header`, as fetch's
+ * Headers.get gives it: null when absent, repeated headers joined by ", "), else its body. A header
+ * that is not one version name names none: the body is not asked, since the route said otherwise.
+ */
+export function answerVersion(
+  header: string | null | undefined,
+  body: string,
+): string | undefined {
+  if (header === null || header === undefined) {
+    return versionOf(body);
+  }
+  const v = header.trim();
+  return VERSION.test(v) ? v : undefined;
 }
 
 /** How many standard deviations the verdict allows. */
