@@ -193,7 +193,8 @@ describe("npm run rollout --service: the metric target", () => {
 
   it("WHEN the target's metrics are unknown (a selector without canonical labels) THEN it is refused before any change, with the reason", () => {
     const reason =
-      "the selector {app: orders} does not pin version or service.istio.io/canonical-revision";
+      "its selector has no version label (nor the app.kubernetes.io/ or service.istio.io/canonical- one), " +
+      "so Istio's metrics cannot tell this version's requests apart; label its pods and add the label to the selector";
     assert.strictEqual(
       refused(() =>
         metricTarget(
@@ -207,7 +208,7 @@ describe("npm run rollout --service: the metric target", () => {
           "v2",
         ),
       ),
-      `--service orders --to v2: the gates cannot watch v2, Istio's metrics do not say which requests its pods answered: ${reason}`,
+      `--service orders --to v2: the gates cannot watch v2 (services.orders.metrics.v2): ${reason}`,
     );
   });
 

@@ -202,7 +202,7 @@ export function metricTarget(
   }
   if ("unknown" in m) {
     throw new PlanError(
-      `${flag}: the gates cannot watch ${to}, Istio's metrics do not say which requests its pods answered: ${m.unknown}`,
+      `${flag}: the gates cannot watch ${to} (services.${place.service}.metrics.${to}): ${m.unknown}`,
     );
   }
   return { ...base, service: m.service, revision: m.revision };
