@@ -29,6 +29,8 @@ describe("Pulumi.yaml and the stack file", () => {
     );
     assert.deepStrictEqual(Object.keys(sections).sort(), [
       "bookinfo",
+      "demo",
+      "externalNamespaces",
       "images",
       "ingress",
       "istio",
@@ -36,6 +38,7 @@ describe("Pulumi.yaml and the stack file", () => {
       "resilience",
       "routing",
       "security",
+      "services",
     ]);
     assert.deepStrictEqual(
       validateConfig({ ...DEV_CONFIG, ...sections }),
