@@ -4,9 +4,10 @@
 // what a user needs next. All config is validated before the first resource is registered.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Bookinfo, DemoApp } from "./components/apps";
+import { Bookinfo, DeclaredServices, DemoApp } from "./components/apps";
 import {
   bookinfoPolicies,
+  isSecretConfig,
   planGatewayApiCrds,
   readInstalledGatewayApi,
   readRawConfig,
@@ -14,17 +15,22 @@ import {
   validateConfig,
 } from "./components/config";
 import {
+  canonicalIdentity,
   forceApply,
   GATEWAY_HTTP_PORT,
   gatewayApiVersionFor,
   gatewayPrincipal,
   istioMinor,
   needsGatewayApi,
+  serviceHost,
 } from "./components/core";
 import { IngressGateway, IstioControlPlane } from "./components/istio";
 import { Observability } from "./components/observability";
 
-const config = validateConfig(readRawConfig(pulumi.getProject()));
+const project = pulumi.getProject();
+const config = validateConfig(readRawConfig(project), (key) =>
+  isSecretConfig(project, key),
+);
 
 // The Gateway API CRDs are the cluster's, not the stack's: read what the cluster has before any
 // change, and refuse (nothing deployed) a bundle older than the one the pinned Istio needs.
@@ -83,24 +89,26 @@ const ingressPrincipal = gatewayPrincipal(ingressNamespace, config.routing.api);
 // istio-cni in sidecar mode, and always in ambient (pods are left as they are).
 const restricted = config.security.cni || config.istio.dataplane === "ambient";
 
-const demo = new DemoApp(
-  "demo",
-  {
-    mesh,
-    namespace: config.appNamespace,
-    backendVersions: config.canary.weights,
-    backendPolicy: routingPolicyFor(config.resilience, "backend", {
-      headerRoutes: config.canary.header ? [config.canary.header] : [],
-      mirror: config.canary.mirror,
-    }),
-    frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
-    images: config.images,
-    ingressPrincipal,
-    ingressNamespace,
-    restricted,
-  },
-  { provider },
-);
+const demo = config.demo.enabled
+  ? new DemoApp(
+      "demo",
+      {
+        mesh,
+        namespace: config.appNamespace,
+        backendVersions: config.canary.weights,
+        backendPolicy: routingPolicyFor(config.resilience, "backend", {
+          headerRoutes: config.canary.header ? [config.canary.header] : [],
+          mirror: config.canary.mirror,
+        }),
+        frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
+        images: config.images,
+        ingressPrincipal,
+        ingressNamespace,
+        restricted,
+      },
+      { provider },
+    )
+  : undefined;
 
 const bookinfoConfig = config.bookinfo;
 const bookinfo = bookinfoConfig.enabled
@@ -121,6 +129,27 @@ const bookinfo = bookinfoConfig.enabled
     )
   : undefined;
 
+// Only with services declared, so a stack without them keeps exactly the resources it had.
+const declared =
+  config.services.length > 0
+    ? new DeclaredServices(
+        "services",
+        {
+          mesh,
+          services: config.services,
+          resilience: config.resilience,
+          ingressNamespace,
+          restricted,
+          externalNamespaces: config.externalNamespaces,
+          // Services in the demo's namespace wait for the demo to create it.
+          existingNamespaces: demo
+            ? { [config.appNamespace]: demo.namespace.namespace }
+            : {},
+        },
+        { provider },
+      )
+    : undefined;
+
 const ingress = new IngressGateway(
   "ingress",
   {
@@ -128,8 +157,13 @@ const ingress = new IngressGateway(
     istio: config.istio,
     namespace: ingressNamespace,
     serviceType: config.ingress.serviceType,
-    // Bookinfo's exact paths first: the demo app's catch-all "/" would shadow them.
-    routes: [...(bookinfo?.ingressRoutes ?? []), ...demo.ingressRoutes],
+    // Bookinfo's exact paths and declared services' prefixes first: the demo app's catch-all
+    // "/" would shadow them.
+    routes: [
+      ...(bookinfo?.ingressRoutes ?? []),
+      ...(declared?.ingressRoutes ?? []),
+      ...(demo?.ingressRoutes ?? []),
+    ],
     jwt: config.security.jwt,
     rateLimit: config.security.rateLimit,
   },
@@ -142,9 +176,12 @@ const observability = new Observability(
     mesh,
     config: config.observability,
     spanSources: [
-      config.appNamespace,
-      config.ingress.namespace,
-      ...(bookinfoConfig.enabled ? [bookinfoConfig.namespace] : []),
+      ...new Set([
+        ...(config.demo.enabled ? [config.appNamespace] : []),
+        config.ingress.namespace,
+        ...(bookinfoConfig.enabled ? [bookinfoConfig.namespace] : []),
+        ...config.services.map((s) => s.namespace),
+      ]),
     ],
   },
   { provider },
@@ -152,12 +189,38 @@ const observability = new Observability(
 
 const localPort = 8080;
 
-/** The traffic split in effect, version to percent. */
-export const canaryWeights = Object.fromEntries(
-  config.canary.weights.map((w) => [w.version, w.weight]),
-);
-/** Every backend version deployed, including those at weight 0. */
+/** The demo backend's traffic split in effect, version to percent; null without the demo. */
+export const canaryWeights = demo
+  ? Object.fromEntries(config.canary.weights.map((w) => [w.version, w.weight]))
+  : null;
+/** Every demo backend version deployed, including those at weight 0. */
 export const backendVersions = config.canary.weights.map((w) => w.version);
+/**
+ * Each declared service: where it is, the split this `up` deployed, and what Istio's metrics call
+ * each version's pods (`npm run rollout -- --service` and `npm run traffic -- --service` read it).
+ */
+export const services = Object.fromEntries(
+  config.services.map((s) => [
+    s.name,
+    {
+      namespace: s.namespace,
+      host: serviceHost(s.name, s.namespace),
+      port: s.port,
+      protocol: s.protocol,
+      weights: Object.fromEntries(s.versions.map((v) => [v.version, v.weight])),
+      routeOnly: s.routeOnly,
+      ingressPath: s.ingressPath ?? null,
+      metrics: Object.fromEntries(
+        s.versions.map((v) => [
+          v.version,
+          v.selector
+            ? canonicalIdentity(v.selector)
+            : { service: s.name, revision: v.version },
+        ]),
+      ),
+    },
+  ]),
+);
 export const istioVersion = config.istio.version;
 /** sidecar or ambient. */
 export const dataplane = config.istio.dataplane;

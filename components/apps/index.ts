@@ -4,3 +4,4 @@ export * from "./bookinfoCallGraph";
 export * from "./bookinfoWorkloads";
 export * from "./demoApp";
 export * from "./demoWorkloads";
+export * from "./declaredServices";

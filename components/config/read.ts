@@ -40,3 +40,17 @@ export function readRawConfig(projectName: string): Record<string, unknown> {
   }
   return Object.fromEntries(entries);
 }
+
+/**
+ * Whether a key of this project is stored encrypted. A value set with `pulumi config set --secret
+ * --path services.x.env.Y.secret` makes its whole top-level key secret, which the runtime lists
+ * in its secret keys. The SDK's reader of that list (runtime.isConfigSecret, 3.248) is marked
+ * internal: if a later SDK drops it, no key can be proven plain, so every key counts as secret
+ * rather than refusing a stack that did use --secret.
+ */
+export function isSecretConfig(projectName: string, key: string): boolean {
+  const runtime = pulumi.runtime as unknown as {
+    isConfigSecret?: (k: string) => boolean;
+  };
+  return runtime.isConfigSecret?.(`${projectName}:${key}`) ?? true;
+}

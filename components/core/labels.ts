@@ -117,3 +117,35 @@ export function skipAwaitAnnotations(
 ): Record<string, string> | undefined {
   return skipAwait ? { "pulumi.com/skipAwait": "true" } : undefined;
 }
+
+/**
+ * What Istio's metrics call the pods a selector picks: the canonical service and revision Istio
+ * reads from pod labels (istio/istio pkg/kube/labels: service.istio.io/canonical-name, then
+ * app.kubernetes.io/name, then app; service.istio.io/canonical-revision, then
+ * app.kubernetes.io/version, then version), or why they cannot be told from the selector alone.
+ */
+export function canonicalIdentity(
+  selector: Readonly<Record<string, string>>,
+): { service: string; revision: string } | { unknown: string } {
+  const first = (keys: string[]) =>
+    keys.map((k) => selector[k]).find((v) => v !== undefined);
+  const service = first([
+    "service.istio.io/canonical-name",
+    "app.kubernetes.io/name",
+    "app",
+  ]);
+  const revision = first([
+    "service.istio.io/canonical-revision",
+    "app.kubernetes.io/version",
+    "version",
+  ]);
+  if (service === undefined || revision === undefined) {
+    const missing = service === undefined ? "app" : "version";
+    return {
+      unknown:
+        `its selector has no ${missing} label (nor the app.kubernetes.io/ or service.istio.io/canonical- one), ` +
+        `so Istio's metrics cannot tell this version's requests apart; label its pods and add the label to the selector`,
+    };
+  }
+  return { service, revision };
+}

@@ -112,6 +112,8 @@ export const STANDIN_KUBECTL = path.join(__dirname, "standins", "kubectl");
 export async function render(
   build: () => Record<string, unknown> | void,
   config: Record<string, unknown> = {},
+  /** Keys stored encrypted, as `pulumi config set --secret` leaves them. Defaults to none. */
+  secretKeys: readonly string[] = [],
 ): Promise<Rendering> {
   const recorder = new Recorder();
   await pulumi.runtime.setMocks(recorder, PROJECT, STACK, false);
@@ -119,7 +121,10 @@ export async function render(
   for (const [k, v] of Object.entries(config)) {
     flat[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  pulumi.runtime.setAllConfig(flat);
+  pulumi.runtime.setAllConfig(
+    flat,
+    secretKeys.map((k) => `${PROJECT}:${k}`),
+  );
   let failure: unknown;
   let returned: Record<string, unknown> = {};
   const outputs = await pulumi.runtime
@@ -150,16 +155,21 @@ export async function render(
  */
 export function renderProgram(
   config: Record<string, unknown>,
+  secretKeys: readonly string[] = [],
 ): Promise<Rendering> {
   const program = path.join(root, "index");
   // The program reads the cluster's Gateway API CRDs with kubectl: a stand-in answers (no CRDs
   // unless STANDIN_GATEWAY_API names a bundle), so no test ever reaches a real cluster.
   process.env.SERVICE_MESH_KUBECTL = STANDIN_KUBECTL;
-  return render(() => {
-    delete require.cache[require.resolve(program)];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(program) as Record<string, unknown>;
-  }, config);
+  return render(
+    () => {
+      delete require.cache[require.resolve(program)];
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(program) as Record<string, unknown>;
+    },
+    config,
+    secretKeys,
+  );
 }
 
 /** The dev stack's config, as Pulumi.dev.yaml ships it. */
