@@ -2,7 +2,12 @@
 // from images (or, route-only, selected among pods someone else deploys), routed by weight, and
 // callable only by the callers it names. This module reads one service at a time; the rules that
 // span services and sections (callers, names, namespaces) are in serviceGraph.ts.
-import type { HeaderRoute, Resources, VersionWeight } from "../core";
+import {
+  commonLabels,
+  type HeaderRoute,
+  type Resources,
+  type VersionWeight,
+} from "../core";
 import { type Checker, isPlainObject } from "./checker";
 import { DNS_LABEL } from "./patterns";
 import {
@@ -190,6 +195,17 @@ export function validateService(
     c.fail(
       `${key}.versions mixes route-only versions (selector) with deployed ones (image); a service is either deployed by the stack or by someone else: give every version an image, or every version a selector`,
     );
+  }
+  if (routeOnly && s.raw.createService !== false) {
+    const shared = Object.keys(
+      commonLabels(versions.map((v) => v.selector ?? {})),
+    );
+    if (shared.length === 0) {
+      c.fail(
+        `${key}.versions: the selectors share no label, so the Service the stack creates could not select every version's pods; ` +
+          `give them a common label (e.g. app: ${name}) or, if the service's owner created its Service, set 'pulumi config set --path ${key}.createService false'`,
+      );
+    }
   }
   for (const f of routeOnly ? IMAGE_ONLY : ROUTE_ONLY) {
     if (s.has(f)) {
