@@ -41,6 +41,7 @@ import {
 } from "./controlPlane";
 import { faultScenarios } from "./faults";
 import { modeScenarios } from "./modes";
+import { SERVICE_SCENARIOS, serviceScenarios } from "./services";
 import { checkDestroyed, checkUpCreatedEverything } from "./lifecycle";
 import {
   clusterWeights,
@@ -66,7 +67,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 32;
+const SCENARIOS = 32 + SERVICE_SCENARIOS;
 
 /**
  * The ALLOW rules istiod gave a proxy are exactly the policy table's (principals, methods,
@@ -122,20 +123,19 @@ function testJwks(): string {
 }
 
 /**
- * IT_ONLY=faults and/or modes (comma-separated) runs only those groups of scenarios, on stacks of
- * their own (for debugging, and to run one group against another commit). CI runs everything.
+ * IT_ONLY=faults, modes and/or services (comma-separated) runs only those groups of scenarios, on
+ * stacks of their own (for debugging, and to run one group against another commit), each with
+ * its count of scenarios. CI runs everything.
  */
-const ONLY_GROUPS = ["faults", "modes"] as const;
+const ONLY_GROUPS = { faults: 5, modes: 4, services: SERVICE_SCENARIOS };
 
 async function main(): Promise<void> {
   const workDir = copyProject();
   const only = (process.env.IT_ONLY ?? "").split(",").filter(Boolean);
-  const unknown = only.filter(
-    (g) => !(ONLY_GROUPS as readonly string[]).includes(g),
-  );
+  const unknown = only.filter((g) => !(g in ONLY_GROUPS));
   if (unknown.length > 0) {
     throw new Error(
-      `IT_ONLY=${process.env.IT_ONLY}: unknown group(s) ${unknown.join(", ")}; use ${ONLY_GROUPS.join(", ")}`,
+      `IT_ONLY=${process.env.IT_ONLY}: unknown group(s) ${unknown.join(", ")}; use ${Object.keys(ONLY_GROUPS).join(", ")}`,
     );
   }
   if (only.length > 0) {
@@ -145,7 +145,12 @@ async function main(): Promise<void> {
     if (only.includes("modes")) {
       await modeScenarios(workDir);
     }
-    process.exitCode = report(SCENARIOS);
+    if (only.includes("services")) {
+      await serviceScenarios(workDir);
+    }
+    process.exitCode = report(
+      only.reduce((n, g) => n + ONLY_GROUPS[g as keyof typeof ONLY_GROUPS], 0),
+    );
     return;
   }
   const stack = await LocalWorkspace.createOrSelectStack({
@@ -871,6 +876,8 @@ async function main(): Promise<void> {
   await faultScenarios(workDir);
   // 24-27: ambient and the Gateway API, each mode on a stack of its own, then a live switch.
   await modeScenarios(workDir);
+  // 28-31: users' own services (issue 22), on a stack of their own.
+  await serviceScenarios(workDir);
 
   process.exitCode = report(SCENARIOS);
   if (process.env.IT_KEEP === "1") {
