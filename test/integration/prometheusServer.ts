@@ -21,11 +21,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts Prometheus scraping `target` (host:port, path /metrics) and waits until it is ready. */
+/** Starts Prometheus scraping `target` (host:port, or several, path /metrics) and waits until it is ready. */
 export async function startPrometheus(
   binary: string,
   dir: string,
-  target: string,
+  target: string | string[],
 ): Promise<PrometheusServer> {
   fs.mkdirSync(path.join(dir, "data"), { recursive: true });
   const config = path.join(dir, "prometheus.yml");
@@ -39,7 +39,10 @@ export async function startPrometheus(
       "  - job_name: istio-standin",
       "    scrape_interval: 1s",
       "    static_configs:",
-      `      - targets: ["${target}"]`,
+      `      - targets: [${[target]
+        .flat()
+        .map((t) => `"${t}"`)
+        .join(", ")}]`,
       "",
     ].join("\n"),
   );

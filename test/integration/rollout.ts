@@ -6,8 +6,10 @@
 // a second rollout is refused; each ends with the API server's route and the stack's config at
 // the weights it must. The metrics never come from a real Envoy: none runs here.
 //
+// A declared service (issue 22) is rolled out on the same stack: rolloutService.ts.
+//
 // ROLLOUT_ONLY=<key>[,<key>] runs only those scenarios (keys: unhealthy, burst, inconclusive,
-// sigint, promote, gateway-api), and ROLLOUT_REPEAT=<n> runs each of them n times in a row, e.g.
+// sigint, promote, service, gateway-api), and ROLLOUT_REPEAT=<n> runs each of them n times in a row, e.g.
 // ROLLOUT_ONLY=sigint ROLLOUT_REPEAT=10 npm run test:rollout.
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
@@ -26,6 +28,11 @@ import {
 } from "./harness";
 import { startExporter, type Exporter } from "./istioMetrics";
 import { startPrometheus, type PrometheusServer } from "./prometheusServer";
+import {
+  ORDERS_CONFIG,
+  rolloutOrders,
+  startOrdersExporter,
+} from "./rolloutService";
 import {
   type Api,
   DEMO,
@@ -103,6 +110,8 @@ interface Context {
   stack: Stack;
   api: Api;
   exporter: Exporter;
+  /** The stand-in for orders' metrics, with the service scenario selected. */
+  orders?: Exporter;
   flags: (steps: string, minRequests?: string) => string[];
 }
 
@@ -348,6 +357,13 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    key: "service",
+    api: "istio",
+    name: "rollout --service orders (a declared service, 90/10): an unhealthy orders v2 rolls back to 90/10, a healthy one is promoted to 0/100; the demo's backend stays at 80/20",
+    run: async ({ workDir, stack, orders, flags }) =>
+      rolloutOrders(workDir, stack, orders, flags("50,100")),
+  },
+  {
     key: "gateway-api",
     api: "gateway-api",
     name: "rollout: with routing.api gateway-api, a healthy canary is promoted through the HTTPRoute to 0/100",
@@ -393,6 +409,8 @@ async function main(): Promise<number> {
   );
   let api: Api = "istio";
   let exporter: Exporter | undefined;
+  let orders: Exporter | undefined;
+  const withOrders = selected.some((s) => s.key === "service");
   let prom: PrometheusServer | undefined;
   try {
     let stack: Stack | undefined;
@@ -409,7 +427,12 @@ async function main(): Promise<number> {
         );
       }
       api = apiNow;
-      stack = await deploy(workDir, name, api);
+      stack = await deploy(
+        workDir,
+        name,
+        api,
+        withOrders && api === "istio" ? ORDERS_CONFIG : [],
+      );
       if (exporter === undefined) {
         exporter = await startExporter({
           namespace: DEMO,
@@ -418,13 +441,16 @@ async function main(): Promise<number> {
           readWeights: () => routeWeights(api),
           rps: 100,
         });
+        orders = withOrders ? await startOrdersExporter() : undefined;
         prom = await startPrometheus(
           binary,
           path.join(WORK, "prometheus"),
-          new URL(exporter.url).host,
+          [exporter, ...(orders ? [orders] : [])].map(
+            (e) => new URL(e.url).host,
+          ),
         );
         log(
-          `prometheus pid ${prom.pid} at ${prom.url}, scraping ${exporter.url} every 1 s`,
+          `prometheus pid ${prom.pid} at ${prom.url}, scraping ${[exporter, ...(orders ? [orders] : [])].map((e) => e.url).join(" and ")} every 1 s`,
         );
       }
       const c: Context = {
@@ -432,6 +458,7 @@ async function main(): Promise<number> {
         stack,
         api,
         exporter,
+        orders,
         flags: (steps: string, minRequests = "20") => [
           "--stack",
           name,
@@ -459,6 +486,7 @@ async function main(): Promise<number> {
   } finally {
     await prom?.stop();
     await exporter?.stop();
+    await orders?.stop();
   }
   return report(selected.length * repeat);
 }

@@ -137,6 +137,8 @@ export async function deploy(
   workDir: string,
   name: string,
   api: Api,
+  /** Further config (path keys), e.g. a declared service (rolloutService.ts). */
+  extra: Array<[string, string]> = [],
 ): Promise<Stack> {
   const stack = await LocalWorkspace.createOrSelectStack({
     stackName: name,
@@ -150,6 +152,7 @@ export async function deploy(
     ...(api === "gateway-api"
       ? [["routing.gatewayApiCrdsFile", env("GATEWAY_API_CRDS")]]
       : []),
+    ...extra,
   ]) {
     await stack.setConfig(k, { value: v }, true);
   }
