@@ -24,7 +24,11 @@ import {
   needsGatewayApi,
   serviceHost,
 } from "./components/core";
-import { IngressGateway, IstioControlPlane } from "./components/istio";
+import {
+  EgressGateway,
+  IngressGateway,
+  IstioControlPlane,
+} from "./components/istio";
 import { Observability } from "./components/observability";
 
 const project = pulumi.getProject();
@@ -78,6 +82,7 @@ const istio = new IstioControlPlane(
     mtlsMode: config.security.mtlsMode,
     cni: config.security.cni,
     tracing: config.observability.jaeger.enabled,
+    registryOnly: config.egress.mode === "registry-only",
     skipAwait: config.skipAwait,
   },
   { provider },
@@ -170,6 +175,34 @@ const ingress = new IngressGateway(
   { provider },
 );
 
+// The app namespaces the stack creates, by name: egress NetworkPolicies go into each.
+const appNamespaces: Record<string, pulumi.Resource> = {
+  ...(demo ? { [config.appNamespace]: demo.namespace.namespace } : {}),
+  ...(bookinfo
+    ? { [bookinfoConfig.namespace]: bookinfo.appNamespace.namespace }
+    : {}),
+  ...(declared?.createdNamespaces ?? {}),
+};
+const egress =
+  config.egress.hosts.length > 0
+    ? new EgressGateway(
+        "egress",
+        {
+          mesh,
+          istio: config.istio,
+          egress: config.egress,
+          policy: routingPolicyFor(config.resilience, "egress"),
+          appNamespaces,
+          meshNamespaces: [
+            ingressNamespace,
+            ...Object.keys(appNamespaces),
+            ...config.services.map((s) => s.namespace),
+          ],
+        },
+        { provider },
+      )
+    : undefined;
+
 const observability = new Observability(
   "observability",
   {
@@ -242,6 +275,14 @@ export const bookinfoApp = bookinfo
       reviewsWeights: Object.fromEntries(
         bookinfoConfig.reviews.weights.map((w) => [w.version, w.weight]),
       ),
+    }
+  : null;
+/** The egress gateway's namespace and the external hosts the mesh may reach, or null. */
+export const egressHosts = egress
+  ? {
+      namespace: config.egress.namespace,
+      mode: config.egress.mode,
+      hosts: config.egress.hosts.map((h) => h.host),
     }
   : null;
 /** For each enabled dashboard: the port-forward command and the URL it opens. */

@@ -39,6 +39,8 @@ export const BOOKINFO_INGRESS: Pick<IngressRoute, "exact" | "prefixes"> =
 export class Bookinfo extends pulumi.ComponentResource {
   readonly services: Partial<Record<BookinfoService, VersionedService>> = {};
   readonly ingressRoutes: IngressRoute[];
+  /** The sample's namespace. */
+  readonly appNamespace: AppNamespace;
 
   constructor(
     name: string,
@@ -47,7 +49,7 @@ export class Bookinfo extends pulumi.ComponentResource {
   ) {
     super("service-mesh:app:Bookinfo", name, {}, opts);
     const { mesh } = args;
-    const ns = new AppNamespace(
+    const ns = (this.appNamespace = new AppNamespace(
       `${name}-ns`,
       {
         mesh,
@@ -56,7 +58,7 @@ export class Bookinfo extends pulumi.ComponentResource {
         ingressNamespace: args.ingressNamespace,
       },
       { parent: this },
-    );
+    ));
     const v1 = [{ version: "v1", weight: 100 }];
     const service = (
       svc: BookinfoService,

@@ -83,6 +83,8 @@ export function declaredWorkload(
  */
 export class DeclaredServices extends pulumi.ComponentResource {
   readonly services: Record<string, VersionedService> = {};
+  /** The namespaces this component created, by name (not the external or existing ones). */
+  readonly createdNamespaces: Record<string, pulumi.Resource> = {};
   /** How the ingress reaches the services that set `ingress.path`. */
   readonly ingressRoutes: IngressRoute[];
 
@@ -115,7 +117,7 @@ export class DeclaredServices extends pulumi.ComponentResource {
         }
         continue;
       }
-      namespaces[ns] = new AppNamespace(
+      namespaces[ns] = this.createdNamespaces[ns] = new AppNamespace(
         `${name}-${ns}`,
         {
           mesh,

@@ -9,19 +9,24 @@ import { show } from "./show";
 
 /**
  * The Istio charts the stack installs in this configuration: istio-cni with security.cni or in
- * ambient (which needs it), ztunnel in ambient, and the gateway chart unless the Gateway API's
- * ingress Gateway (deployed by istiod) takes its place.
+ * ambient (which needs it), ztunnel in ambient, and the gateway chart for the ingress (unless the
+ * Gateway API's ingress Gateway, deployed by istiod, takes its place) or the egress gateway
+ * (sidecar data plane; ambient's egress goes through a waypoint).
  */
 export function installedCharts(
   istio: IstioConfig,
   routing: RoutingConfig,
   cni: boolean,
+  /** Egress hosts are configured: with sidecars, the gateway chart runs the egress gateway. */
+  egress = false,
 ): IstioChartName[] {
   const ambient = istio.dataplane === "ambient";
   return [
     "base",
     "istiod",
-    ...(routing.api === "istio" ? (["gateway"] as const) : []),
+    ...(routing.api === "istio" || (egress && !ambient)
+      ? (["gateway"] as const)
+      : []),
     ...(cni || ambient ? (["cni"] as const) : []),
     ...(ambient ? (["ztunnel"] as const) : []),
   ];

@@ -1,6 +1,7 @@
 // config: stack config in, a validated MeshConfig out. Registers nothing; imports only core/.
 export * from "./app";
 export * from "./bookinfo";
+export * from "./egress";
 export { ConfigError } from "./checker";
 export * from "./gatewayApiCrds";
 export * from "./istio";

@@ -47,9 +47,15 @@ import {
   type RoutingConfig,
   validateRouting,
 } from "./routing";
+import { EGRESS_DEFAULTS, type EgressConfig, validateEgress } from "./egress";
 import { checkModes } from "./modes";
 import type { Fields } from "./section";
-import { type DeclaredService, validateServices } from "./serviceGraph";
+import {
+  type DeclaredService,
+  resolvePrincipals,
+  stackIdentities,
+  validateServices,
+} from "./serviceGraph";
 import {
   SECURITY_DEFAULTS,
   type SecurityConfig,
@@ -82,6 +88,8 @@ export interface MeshConfig {
   readonly services: readonly DeclaredService[];
   /** Namespaces declared services use that the stack must not create (their owners did). */
   readonly externalNamespaces: readonly string[];
+  /** External hosts the mesh may reach through its egress gateway, and the outbound policy. */
+  readonly egress: EgressConfig;
   /** When true, nothing waits for readiness (Helm releases and workloads). */
   readonly skipAwait: boolean;
 }
@@ -101,6 +109,7 @@ export const DEFAULTS = {
   bookinfo: BOOKINFO_DEFAULTS,
   services: [] as readonly DeclaredService[],
   externalNamespaces: [] as readonly string[],
+  egress: EGRESS_DEFAULTS,
   skipAwait: false,
 } satisfies Fields<MeshConfig>;
 
@@ -188,10 +197,11 @@ export function validateConfig(
         ]
       : []),
   ];
+  const ingressPrincipal = gatewayPrincipal(ingress.namespace, routing.api);
   const services = validateServices(c, raw.services, {
     appNamespace,
     ingressNamespace: ingress.namespace,
-    ingressPrincipal: gatewayPrincipal(ingress.namespace, routing.api),
+    ingressPrincipal,
     routingApi: routing.api,
     dataplane: istio.dataplane,
     presets,
@@ -200,13 +210,45 @@ export function validateConfig(
     externalNamespaces,
   });
   checkSecrets(c, services, isSecret("services"));
+  const egressRaw = validateEgress(c, raw.egress);
+  const identities = stackIdentities(presets, services);
+  const egress = {
+    ...egressRaw,
+    hosts: egressRaw.hosts.map((h) => ({
+      ...h,
+      allowedPrincipals: resolvePrincipals(
+        c,
+        `egress.hosts.${h.host}.callers`,
+        h.callers,
+        identities,
+        ingressPrincipal,
+      ),
+    })),
+  };
+  if (
+    [
+      ingress.namespace,
+      appNamespace,
+      ...services.map((s) => s.namespace),
+    ].includes(egress.namespace) ||
+    (bookinfo.enabled && bookinfo.namespace === egress.namespace)
+  ) {
+    c.fail(
+      `egress.namespace must be a namespace of its own (got ${show(egress.namespace)}, which the ingress or an app uses); the egress gateway's namespace is the only one allowed to reach the outside`,
+    );
+  }
   const resilience = validateResilience(c, raw.resilience, [
     ...(demo.enabled ? DEMO_SERVICES : []),
     ...(bookinfo.enabled ? BOOKINFO_SERVICES : []),
     ...services.map((s) => s.name),
   ]);
   const security = validateSecurity(c, raw.security);
-  const charts = installedCharts(istio, routing, security.cni);
+  const charts = installedCharts(
+    istio,
+    routing,
+    security.cni,
+    egress.hosts.length > 0,
+  );
   checkChartDir(c, istio.chartDir, charts);
   checkUnusedChartValues(c, istio, charts);
   checkModes(c, raw, istio, routing, resilience, bookinfo, services);
@@ -226,6 +268,7 @@ export function validateConfig(
     bookinfo,
     services,
     externalNamespaces,
+    egress,
     skipAwait,
   } satisfies Fields<typeof DEFAULTS>;
 }

@@ -71,20 +71,7 @@ export function validateServices(
   }
   checkNamespaces(c, services, ctx);
   checkIngressPaths(c, services, ctx);
-  const known = [
-    ...ctx.presets.flatMap((p) =>
-      p.names.map((name) => ({
-        name,
-        namespace: p.namespace,
-        principal: principal(p.namespace, name),
-      })),
-    ),
-    ...services.map((s) => ({
-      name: s.name,
-      namespace: s.namespace,
-      principal: principal(s.namespace, s.serviceAccount),
-    })),
-  ];
+  const known = stackIdentities(ctx.presets, services);
   return services.map((s) => ({
     ...s,
     allowedPrincipals: resolveCallers(c, s, known, ctx),
@@ -151,20 +138,74 @@ function checkIngressPaths(
   }
 }
 
+/** A workload of the stack that may be named as a caller, and its SPIFFE principal. */
+export interface StackIdentity {
+  readonly name: string;
+  readonly namespace: string;
+  readonly principal: string;
+}
+
+/** Every service of the stack that may be named as a caller: the presets' and the declared. */
+export function stackIdentities(
+  presets: StackContext["presets"],
+  services: readonly ServiceConfig[],
+): StackIdentity[] {
+  return [
+    ...presets.flatMap((p) =>
+      p.names.map((name) => ({
+        name,
+        namespace: p.namespace,
+        principal: principal(p.namespace, name),
+      })),
+    ),
+    ...services.map((s) => ({
+      name: s.name,
+      namespace: s.namespace,
+      principal: principal(s.namespace, s.serviceAccount),
+    })),
+  ];
+}
+
 /** Each caller: `ingress`, a service of the stack (`name` or `namespace/name`), or a SPIFFE ID. */
 function resolveCallers(
   c: Checker,
   s: ServiceConfig,
-  known: readonly { name: string; namespace: string; principal: string }[],
+  known: readonly StackIdentity[],
   ctx: StackContext,
 ): string[] {
   const key = `services.${s.name}.callers`;
+  const result = resolvePrincipals(
+    c,
+    key,
+    s.callers,
+    known,
+    ctx.ingressPrincipal,
+  );
+  if (s.ingressPath !== undefined && !s.callers.includes("ingress")) {
+    c.fail(
+      `services.${s.name}.ingress is set but ${key} does not list ingress, so the gateway's requests would be denied; add it with 'pulumi config set --path "${key}[${s.callers.length}]" ingress'`,
+    );
+  }
+  return result;
+}
+
+/**
+ * The principals of a list of callers at `key`: `ingress`, a service of the stack (`name` or
+ * `namespace/name`), or a spiffe:// ID. Anything else is refused, naming the known services.
+ */
+export function resolvePrincipals(
+  c: Checker,
+  key: string,
+  callers: readonly string[],
+  known: readonly StackIdentity[],
+  ingressPrincipal: string,
+): string[] {
   const names = known.map((k) => `${k.namespace}/${k.name}`).join(", ");
   const result = new Set<string>();
-  for (const caller of s.callers) {
+  for (const caller of callers) {
     let found: string | undefined;
     if (caller === "ingress") {
-      found = ctx.ingressPrincipal;
+      found = ingressPrincipal;
     } else if (caller.startsWith("spiffe://")) {
       const m = SPIFFE.exec(caller);
       found = m ? caller.slice("spiffe://".length) : undefined;
@@ -191,11 +232,6 @@ function resolveCallers(
       continue;
     }
     result.add(found);
-  }
-  if (s.ingressPath !== undefined && !s.callers.includes("ingress")) {
-    c.fail(
-      `services.${s.name}.ingress is set but ${key} does not list ingress, so the gateway's requests would be denied; add it with 'pulumi config set --path "${key}[${s.callers.length}]" ingress'`,
-    );
   }
   return [...result];
 }

@@ -5,6 +5,7 @@ export * from "./chartRelease";
 export * from "./duration";
 export * from "./gatewayApi";
 export * from "./istioApi";
+export * from "./istioPolicyApi";
 export * from "./istioResource";
 export * from "./labels";
 export * from "./mesh";

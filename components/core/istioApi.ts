@@ -6,6 +6,13 @@
 // bed applies every spec to a real API server with the CRDs installed and runs
 // `istioctl analyze`, which checks these types against the schemas themselves.
 
+import type {
+  AuthorizationPolicySpec,
+  PeerAuthenticationSpec,
+  RequestAuthenticationSpec,
+  TelemetrySpec,
+} from "./istioPolicyApi";
+
 // ---- networking.istio.io/v1 ----
 
 /** A port of a Service, by number. */
@@ -49,6 +56,9 @@ export interface StringMatch {
 }
 
 export interface HTTPMatchRequest {
+  /** Gateways the match applies to (`mesh` for sidecars); omitted, the VirtualService's. */
+  readonly gateways?: readonly string[];
+  readonly port?: number;
   readonly uri?: StringMatch;
   readonly headers?: Readonly<Record<string, StringMatch>>;
 }
@@ -62,8 +72,23 @@ export interface HTTPRouteDestination {
   };
 }
 
+/** Where a TCP or TLS route applies: gateways (`mesh` for sidecars) and a port. */
+export interface L4MatchAttributes {
+  readonly gateways?: readonly string[];
+  readonly port?: number;
+}
+
 /** A route for opaque TCP: connections, not requests, are split. */
 export interface TCPRoute {
+  readonly match?: readonly L4MatchAttributes[];
+  readonly route: readonly HTTPRouteDestination[];
+}
+
+/** A route for TLS the caller originates, matched by its SNI and passed through unread. */
+export interface TLSRoute {
+  readonly match: readonly (L4MatchAttributes & {
+    readonly sniHosts: readonly string[];
+  })[];
   readonly route: readonly HTTPRouteDestination[];
 }
 
@@ -84,6 +109,7 @@ export interface VirtualServiceSpec {
   readonly gateways?: readonly string[];
   /** Empty for an opaque TCP service, whose routes are `tcp`. */
   readonly http: readonly HTTPRoute[];
+  readonly tls?: readonly TLSRoute[];
   readonly tcp?: readonly TCPRoute[];
 }
 
@@ -123,11 +149,24 @@ export interface TrafficPolicy {
   readonly outlierDetection: OutlierDetectionSettings;
   /** Omitted in ambient, where ztunnel encrypts every connection itself. */
   readonly tls?: { readonly mode: "ISTIO_MUTUAL" };
+  /** Per-port TLS: to an egress gateway (Istio's, with the host as SNI), or to an external host. */
+  readonly portLevelSettings?: readonly PortTLSSettings[];
+}
+
+export interface PortTLSSettings {
+  readonly port: PortSelector;
+  readonly tls: {
+    readonly mode: "ISTIO_MUTUAL" | "SIMPLE";
+    readonly sni: string;
+  };
 }
 
 export interface Subset {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  readonly trafficPolicy?: {
+    readonly portLevelSettings: readonly PortTLSSettings[];
+  };
 }
 
 export interface DestinationRuleSpec {
@@ -141,9 +180,25 @@ export interface GatewayServer {
   readonly port: {
     readonly number: number;
     readonly name: string;
-    readonly protocol: "HTTP";
+    /** HTTPS and TLS with ISTIO_MUTUAL: the mesh's mutual TLS around HTTP, or around the caller's TLS. */
+    readonly protocol: "HTTP" | "HTTPS" | "TLS";
   };
   readonly hosts: readonly string[];
+  readonly tls?: { readonly mode: "ISTIO_MUTUAL" };
+}
+
+/** An external host the mesh may call; DNS resolution, so a gateway can route to it. */
+export interface ServiceEntrySpec {
+  readonly hosts: readonly string[];
+  readonly location: "MESH_EXTERNAL";
+  readonly resolution: "DNS";
+  readonly ports: readonly {
+    readonly number: number;
+    readonly name: string;
+    readonly protocol: "HTTP" | "TLS";
+    /** The host's own port, when callers dial another (TLS origination: 80 -> 443). */
+    readonly targetPort?: number;
+  }[];
 }
 
 export interface GatewaySpec {
@@ -176,77 +231,6 @@ export interface EnvoyFilterSpec {
   readonly configPatches: readonly EnvoyConfigObjectPatch[];
 }
 
-// ---- security.istio.io/v1 ----
-
-export type MtlsMode = "STRICT" | "PERMISSIVE";
-
-export interface PeerAuthenticationSpec {
-  readonly mtls: { readonly mode: MtlsMode };
-}
-
-export interface WorkloadSelector {
-  readonly matchLabels: Readonly<Record<string, string>>;
-}
-
-export interface AuthorizationRule {
-  readonly from?: readonly {
-    readonly source: {
-      readonly principals?: readonly string[];
-      readonly requestPrincipals?: readonly string[];
-    };
-  }[];
-  readonly to?: readonly {
-    readonly operation: {
-      readonly methods?: readonly string[];
-      readonly paths?: readonly string[];
-    };
-  }[];
-}
-
-/**
- * A policy reference to a Kubernetes object: in ambient mode a policy that names a Service is
- * enforced by the waypoint serving that Service (L7), not by ztunnel.
- */
-export interface PolicyTargetReference {
-  readonly group: "";
-  readonly kind: "Service";
-  readonly name: string;
-}
-
-/**
- * An empty spec (no selector, no rules) denies every request in its namespace. A policy has a
- * selector (enforced by the workloads' sidecars, or in ambient by ztunnel at L4) or targetRefs
- * (enforced by a waypoint), never both.
- */
-export interface AuthorizationPolicySpec {
-  readonly selector?: WorkloadSelector;
-  readonly targetRefs?: readonly PolicyTargetReference[];
-  readonly action?: "ALLOW";
-  readonly rules?: readonly AuthorizationRule[];
-}
-
-/** Exactly one of jwksUri and jwks. */
-export interface JWTRule {
-  readonly issuer: string;
-  readonly jwksUri?: string;
-  readonly jwks?: string;
-}
-
-export interface RequestAuthenticationSpec {
-  readonly selector: WorkloadSelector;
-  readonly jwtRules: readonly JWTRule[];
-}
-
-// ---- telemetry.istio.io/v1 ----
-
-export interface TelemetrySpec {
-  readonly tracing: readonly {
-    /** Names of meshConfig.extensionProviders. */
-    readonly providers: readonly { readonly name: string }[];
-    readonly randomSamplingPercentage: number;
-  }[];
-}
-
 // ---- kinds ----
 
 /** The spec type of every kind this stack emits. */
@@ -259,6 +243,7 @@ export interface IstioSpecs {
   AuthorizationPolicy: AuthorizationPolicySpec;
   RequestAuthentication: RequestAuthenticationSpec;
   Telemetry: TelemetrySpec;
+  ServiceEntry: ServiceEntrySpec;
 }
 
 export type IstioKind = keyof IstioSpecs;
@@ -273,4 +258,5 @@ export const ISTIO_API_VERSIONS: { readonly [K in IstioKind]: string } = {
   AuthorizationPolicy: "security.istio.io/v1",
   RequestAuthentication: "security.istio.io/v1",
   Telemetry: "telemetry.istio.io/v1",
+  ServiceEntry: "networking.istio.io/v1",
 };

@@ -65,3 +65,9 @@ export function ingressServiceName(routingApi: RoutingApi): string {
 export function versionServiceName(service: string, version: string): string {
   return `${service}-${version}`;
 }
+
+/** Helm release of the egress gateway (Istio's `gateway` chart): its Service, account and labels. */
+export const EGRESS_GATEWAY_RELEASE = "istio-egressgateway";
+
+/** The Gateway resource that binds the egress gateway's pods to the external hosts. */
+export const EGRESS_GATEWAY_NAME = "egress";

@@ -37,6 +37,8 @@ export interface IstioControlPlaneArgs {
   readonly cni?: boolean;
   /** Register the OpenTelemetry tracing provider (Jaeger's collector) in the mesh config. Defaults to false. */
   readonly tracing?: boolean;
+  /** Sidecars reach only hosts the mesh knows (egress.mode registry-only). Defaults to false. */
+  readonly registryOnly?: boolean;
   /** When true the Helm releases, and everything built on `mesh`, do not wait for readiness. Defaults to false. */
   readonly skipAwait?: boolean;
   /** Helm timeout in seconds for each release. Defaults to 600. */
@@ -136,7 +138,13 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     const cni = ambient || (args.cni ?? false);
     const tracing = args.tracing ?? false;
     const istiodValuesOf = () =>
-      istiodValues(args.istio, cni, tracing, routing.api);
+      istiodValues(
+        args.istio,
+        cni,
+        tracing,
+        routing.api,
+        args.registryOnly ?? false,
+      );
     if (ambient) {
       // Istio's Helm guide for ambient: istiod, then the CNI node agent, then ztunnel, which
       // gets its certificates and config from istiod.

@@ -2,9 +2,11 @@
 // hardened pod and Deployment specs. Registers nothing; imports core/ and config/ types.
 export * from "./addons";
 export * from "./addonValues";
+export * from "./egress";
 export * from "./gatewayApiRouting";
 export * from "./istioValues";
 export * from "./mergeValues";
+export * from "./networkPolicy";
 export * from "./rateLimit";
 export * from "./routing";
 export * from "./security";

@@ -83,6 +83,7 @@ export interface IstiodValues {
     readonly accessLogFile: string;
     readonly trustDomain: string;
     readonly extensionProviders?: readonly ExtensionProvider[];
+    readonly outboundTrafficPolicy?: { readonly mode: "REGISTRY_ONLY" };
   };
   readonly cni: { readonly enabled: boolean };
   readonly env: Readonly<Record<string, string>>;
@@ -103,6 +104,8 @@ export function istiodValues(
   cni: boolean,
   tracing: boolean,
   routingApi: RoutingApi = "istio",
+  /** Only hosts the mesh knows are reachable (egress.mode registry-only). Defaults to false. */
+  registryOnly = false,
 ): ChartValues<IstiodValues> {
   const ambient = istio.dataplane === "ambient";
   return mergeValues(istio.values.istiod, {
@@ -133,6 +136,12 @@ export function istiodValues(
       accessLogFile: "/dev/stdout",
       trustDomain: TRUST_DOMAIN,
       ...(tracing ? { extensionProviders: [TRACING_PROVIDER] } : {}),
+      // Sidecars send a request for a host no ServiceEntry or Service declares to a black hole
+      // instead of passing it through (ztunnel does not apply it: ambient relies on the
+      // NetworkPolicies).
+      ...(registryOnly
+        ? { outboundTrafficPolicy: { mode: "REGISTRY_ONLY" as const } }
+        : {}),
     },
     // With istio-cni the node agent sets up traffic redirection, so injected pods need no
     // privileged istio-init container. Ambient always runs it.
@@ -161,11 +170,22 @@ export const GATEWAY_RESOURCES: Resources = {
 
 export interface GatewayValues {
   readonly global: GlobalValues;
-  readonly service: { readonly type: IngressServiceType };
+  readonly service: {
+    readonly type: IngressServiceType;
+    /** The Service's ports; omitted, the chart's (15021 status, 80, 443). */
+    readonly ports?: readonly GatewayServicePort[];
+  };
   readonly serviceAccount: { readonly create: boolean; readonly name: string };
   readonly replicaCount: number;
   readonly autoscaling: { readonly enabled: boolean };
   readonly resources: Resources;
+}
+
+export interface GatewayServicePort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: "TCP";
+  readonly targetPort: number;
 }
 
 /** Values for the `gateway` chart, whose schema rejects unknown keys: only keys it declares. */
@@ -173,10 +193,33 @@ export function gatewayValues(
   istio: IstioConfig,
   serviceType: IngressServiceType,
   serviceAccount: string,
+  /** The Service's ports beside the status port; omitted, the chart's. */
+  ports?: readonly { name: string; port: number }[],
 ): ChartValues<GatewayValues> {
   return mergeValues(istio.values.gateway, {
     global: globalValues(istio),
-    service: { type: serviceType },
+    service: {
+      type: serviceType,
+      ...(ports
+        ? {
+            ports: [
+              // The chart's readiness port, which its probes and the Service keep.
+              {
+                name: "status-port",
+                port: 15021,
+                protocol: "TCP",
+                targetPort: 15021,
+              },
+              ...ports.map((p) => ({
+                name: p.name,
+                port: p.port,
+                protocol: "TCP" as const,
+                targetPort: p.port,
+              })),
+            ],
+          }
+        : {}),
+    },
     // Named explicitly: authorization policies name the gateway by this account's principal.
     serviceAccount: { create: true, name: serviceAccount },
     replicaCount: 1,

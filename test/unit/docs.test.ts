@@ -30,6 +30,7 @@ describe("Pulumi.yaml and the stack file", () => {
     assert.deepStrictEqual(Object.keys(sections).sort(), [
       "bookinfo",
       "demo",
+      "egress",
       "externalNamespaces",
       "images",
       "ingress",
