@@ -133,13 +133,13 @@ function checkPorts(c: Checker, hosts: readonly EgressHost[]): void {
   for (const h of hosts) {
     if (h.port === 15021 || h.port === 15090 || h.port === 15000) {
       c.fail(
-        `egress.hosts.${h.host}.port is ${h.port}, a port the egress gateway's proxy uses itself; call the host on another port`,
+        `${keyPath(keyPath("egress.hosts", h.host), "port")} is ${h.port}, a port the egress gateway's proxy uses itself; call the host on another port`,
       );
     }
     const other = byPort.get(h.port);
     if (other && other.protocol !== h.protocol) {
       c.fail(
-        `egress.hosts.${h.host} and egress.hosts.${other.host} both use port ${h.port} but one is ${h.protocol} and the other ${other.protocol}; the gateway serves one protocol per port, so move one to another port`,
+        `${keyPath("egress.hosts", h.host)} and ${keyPath("egress.hosts", other.host)} both use port ${h.port} but one is ${h.protocol} and the other ${other.protocol}; the gateway serves one protocol per port, so move one to another port`,
       );
     }
     byPort.set(h.port, h);

@@ -218,7 +218,7 @@ export function validateConfig(
       ...h,
       allowedPrincipals: resolvePrincipals(
         c,
-        `egress.hosts.${h.host}.callers`,
+        keyPath(keyPath("egress.hosts", h.host), "callers"),
         h.callers,
         identities,
         ingressPrincipal,
