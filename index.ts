@@ -214,6 +214,8 @@ const observability = new Observability(
         config.ingress.namespace,
         ...(bookinfoConfig.enabled ? [bookinfoConfig.namespace] : []),
         ...config.services.map((s) => s.namespace),
+        // The egress gateway's (or waypoint's) spans too.
+        ...(egress ? [config.egress.namespace] : []),
       ]),
     ],
   },

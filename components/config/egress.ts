@@ -124,6 +124,12 @@ export function validateEgress(c: Checker, raw: unknown): EgressConfig {
   return config;
 }
 
+/** The ports Istio reserves for its proxies and istiod (docs: ops/deployment/application-requirements). */
+const ISTIO_PORTS = [
+  15000, 15001, 15004, 15006, 15008, 15009, 15010, 15012, 15014, 15017, 15020,
+  15021, 15053, 15090,
+];
+
 /**
  * Hosts sharing a port must share its protocol: the gateway's Service has one port of that
  * number, and a sidecar's listener for it speaks one protocol. 15021 is the gateway's health port.
@@ -131,9 +137,9 @@ export function validateEgress(c: Checker, raw: unknown): EgressConfig {
 function checkPorts(c: Checker, hosts: readonly EgressHost[]): void {
   const byPort = new Map<number, EgressHost>();
   for (const h of hosts) {
-    if (h.port === 15021 || h.port === 15090 || h.port === 15000) {
+    if (ISTIO_PORTS.includes(h.port)) {
       c.fail(
-        `${keyPath(keyPath("egress.hosts", h.host), "port")} is ${h.port}, a port the egress gateway's proxy uses itself; call the host on another port`,
+        `${keyPath(keyPath("egress.hosts", h.host), "port")} is ${h.port}, a port Istio's proxies and control plane use themselves (${ISTIO_PORTS.join(", ")}); call the host on another port`,
       );
     }
     const other = byPort.get(h.port);

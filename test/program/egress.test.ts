@@ -82,7 +82,7 @@ describe("config: egress", () => {
     );
     refused(
       withHost("a.example.com", { port: 15021 }),
-      "a port the egress gateway's proxy uses",
+      "a port Istio's proxies and control plane use",
     );
   });
 
