@@ -16,6 +16,7 @@ import {
 } from "./components/config";
 import {
   canonicalIdentity,
+  type DeclaredServiceOutput,
   forceApply,
   GATEWAY_HTTP_PORT,
   gatewayApiVersionFor,
@@ -253,7 +254,7 @@ export const services = Object.fromEntries(
             : { service: s.name, revision: v.version },
         ]),
       ),
-    },
+    } satisfies DeclaredServiceOutput,
   ]),
 );
 export const istioVersion = config.istio.version;

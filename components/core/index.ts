@@ -13,3 +13,4 @@ export * from "./names";
 export * from "./ownership";
 export * from "./resources";
 export * from "./routingPolicy";
+export * from "./serviceOutput";

@@ -2,6 +2,7 @@
 // built from these functions, never spelled out twice, so a selector cannot drift from the pod
 // labels.
 import type { Dataplane } from "./mesh";
+import type { VersionMetrics } from "./serviceOutput";
 
 /** Labels on every pod of one version of a service; Istio's telemetry and subsets read both. */
 export function podLabels(
@@ -126,7 +127,7 @@ export function skipAwaitAnnotations(
  */
 export function canonicalIdentity(
   selector: Readonly<Record<string, string>>,
-): { service: string; revision: string } | { unknown: string } {
+): VersionMetrics {
   const first = (keys: string[]) =>
     keys.map((k) => selector[k]).find((v) => v !== undefined);
   const service = first([

@@ -18,6 +18,7 @@ import {
   type Rendering,
   renderProgram,
 } from "../support/mocks";
+import { ORDERS_OUTPUT } from "../support/servicesOutput";
 
 const ORDERS = {
   namespace: "shop",
@@ -311,19 +312,7 @@ describe("program: declared services", () => {
       string,
       Record<string, unknown>
     >;
-    assert.deepStrictEqual(out.orders, {
-      namespace: "shop",
-      host: "orders.shop.svc.cluster.local",
-      port: 8080,
-      protocol: "http",
-      weights: { v1: 90, v2: 10 },
-      routeOnly: false,
-      ingressPath: "/orders",
-      metrics: {
-        v1: { service: "orders", revision: "v1" },
-        v2: { service: "orders", revision: "v2" },
-      },
-    });
+    assert.deepStrictEqual(out.orders, ORDERS_OUTPUT);
     assert.deepStrictEqual(out.legacy.metrics, {
       stable: { service: "legacy", revision: "stable" },
       next: { service: "legacy", revision: "next" },

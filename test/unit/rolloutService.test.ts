@@ -12,6 +12,7 @@ import {
   type TargetFacts,
   weightsPlace,
 } from "../../tools/rollout/service";
+import { ORDERS_OUTPUT } from "../support/servicesOutput";
 
 function refused(fn: () => unknown): string {
   try {
@@ -115,21 +116,7 @@ describe("npm run rollout --service: where the weights live", () => {
 });
 
 describe("npm run rollout --service: the stack output services.X", () => {
-  const OUTPUT = {
-    orders: {
-      namespace: "shop",
-      host: "orders.shop.svc.cluster.local",
-      port: 8080,
-      protocol: "http",
-      weights: { v1: 90, v2: 10 },
-      routeOnly: false,
-      ingressPath: "/orders",
-      metrics: {
-        v1: { service: "orders", revision: "v1" },
-        v2: { service: "orders", revision: "v2" },
-      },
-    },
-  };
+  const OUTPUT = { orders: ORDERS_OUTPUT };
 
   it("WHEN the output has the service THEN its namespace, protocol, weights and metrics are read", () => {
     assert.deepStrictEqual(serviceOutput(OUTPUT, "orders", "dev"), {

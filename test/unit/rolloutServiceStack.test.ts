@@ -13,6 +13,7 @@ import type { RolloutReport } from "../../tools/rollout/report";
 import { runRollout } from "../../tools/rollout/runner";
 import { weightsPlace } from "../../tools/rollout/service";
 import { AutomationStack } from "../../tools/rollout/stack";
+import { ORDERS_OUTPUT as ORDERS } from "../support/servicesOutput";
 
 const out = (values: Record<string, unknown>): OutputMap =>
   Object.fromEntries(
@@ -28,19 +29,7 @@ const SERVICES_CONFIG = {
   },
 };
 
-const ORDERS_OUTPUT = {
-  namespace: "shop",
-  host: "orders.shop.svc.cluster.local",
-  port: 8080,
-  protocol: "http",
-  weights: { v1: 90, v2: 10 },
-  routeOnly: false,
-  ingressPath: null,
-  metrics: {
-    v1: { service: "orders", revision: "v1" },
-    v2: { service: "orders", revision: "v2" },
-  },
-};
+const ORDERS_OUTPUT = { ...ORDERS, ingressPath: null };
 
 /** A stand-in Stack: config by key (JSON text), outputs, and a record of every call. */
 function fakeStack(

@@ -9,17 +9,9 @@ import { probe } from "../../tools/traffic/probe";
 import { serviceProbe, TrafficRefusal } from "../../tools/traffic/service";
 import { answerVersion, judgeSplit } from "../../tools/traffic/split";
 import { mulberry32 } from "../support/fuzzConfig";
+import { ORDERS_OUTPUT } from "../support/servicesOutput";
 
-const ORDERS = {
-  namespace: "shop",
-  host: "orders.shop.svc.cluster.local",
-  port: 8080,
-  protocol: "http",
-  weights: { v1: 90, v2: 10 },
-  routeOnly: false,
-  ingressPath: "/orders",
-  metrics: { v1: { service: "orders", revision: "v1" } },
-};
+const ORDERS = ORDERS_OUTPUT;
 
 function refusal(fn: () => unknown): string {
   try {

@@ -15,6 +15,10 @@ import {
   type Weights,
   type WeightsConfig,
 } from "./plan";
+import type {
+  DeclaredServiceOutput,
+  VersionMetrics,
+} from "../../components/core/serviceOutput";
 import type { Dataplane, MetricTarget, RoutingApi } from "./promql";
 
 /** The demo's versioned service: its pods' canonical service. */
@@ -41,18 +45,14 @@ export function weightsPlace(service?: string): WeightsPlace {
   };
 }
 
-/** What one version's pods are called in Istio's metrics, or why that is unknown. */
-export type VersionMetrics =
-  | { readonly service: string; readonly revision: string }
-  | { readonly unknown: string };
+export type { VersionMetrics };
 
-/** The stack output services.X that a rollout reads (index.ts; contract of issue 22). */
-export interface ServiceOutput {
-  readonly namespace: string;
-  readonly protocol?: string;
-  readonly weights?: Weights;
-  readonly metrics: Readonly<Record<string, VersionMetrics>>;
-}
+/** What a rollout reads of the stack output services.X (index.ts writes it). */
+export type ServiceOutput = Pick<
+  DeclaredServiceOutput,
+  "namespace" | "metrics"
+> &
+  Partial<Pick<DeclaredServiceOutput, "protocol" | "weights">>;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -149,7 +149,10 @@ export function serviceOutput(
   }
   return {
     namespace: entry.namespace,
-    protocol: typeof entry.protocol === "string" ? entry.protocol : undefined,
+    protocol:
+      typeof entry.protocol === "string"
+        ? (entry.protocol as ServiceOutput["protocol"])
+        : undefined,
     weights: asWeights(entry.weights),
     metrics: entry.metrics as Record<string, VersionMetrics>,
   };
