@@ -173,7 +173,10 @@ export function renderProgram(
 }
 
 /** The dev stack's config, as Pulumi.dev.yaml ships it. */
-export const DEV_CONFIG = { canary: { weights: { v1: 80, v2: 20 } } };
+export const DEV_CONFIG = {
+  demo: { enabled: true },
+  canary: { weights: { v1: 80, v2: 20 } },
+};
 
 let devRendering: Promise<Rendering> | undefined;
 

@@ -53,15 +53,17 @@ describe("Pulumi.yaml and the stack file", () => {
     );
   });
 
-  it("ships the seeds' 80/20 split in Pulumi.dev.yaml", () => {
+  it("ships the seeds' 80/20 split and the demo in Pulumi.dev.yaml, as the tests render it", () => {
     const stack = yaml.load(
       fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"),
     ) as {
       config: Record<string, unknown>;
     };
     assert.deepStrictEqual(
-      stack.config["service-mesh:canary"],
-      DEV_CONFIG.canary,
+      stack.config,
+      Object.fromEntries(
+        Object.entries(DEV_CONFIG).map(([k, v]) => [`service-mesh:${k}`, v]),
+      ),
     );
   });
 });
