@@ -1,9 +1,18 @@
 // What the declared-services scenarios (services.ts) deploy and read: the stack's `services`
 // section, the route-only service's objects its owner creates outside the stack, and readers of
-// istiod's config for one service (its weighted route, x-mesh-version, who its RBAC admits).
+// istiod's config for one service (its weighted route, x-mesh-version, who its RBAC admits; in
+// ambient, at the waypoint, each version Service's endpoints), and the group's teardown.
 import { execFileSync } from "child_process";
-import { check } from "./harness";
-import { meshHost, outboundRoutes, subsetWeights } from "./controlPlane";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { check, kube, pulumiLog, type StackObject, timed } from "./harness";
+import {
+  eventually,
+  meshHost,
+  pods,
+  outboundRoutes,
+  subsetWeights,
+} from "./controlPlane";
+import { checkDestroyed } from "./lifecycle";
 import {
   clusterWeights,
   inboundRbac,
@@ -47,8 +56,11 @@ export const SERVICES_CONFIG: Array<[string, string]> = [
   ["services.legacy.callers[0]", "shop/orders"],
 ];
 
-/** What legacy's owner deploys: its account, its Service and a Deployment per version. */
-export function legacyObjects(): object[] {
+/**
+ * What legacy's owner deploys: its account, its Service and a Deployment per version; `restricted`
+ * (a namespace enforcing the restricted Pod Security Standard, as in ambient) hardens the pods.
+ */
+export function legacyObjects(restricted = false): object[] {
   const meta = (name: string, labels: Record<string, string>) => ({
     name,
     namespace: SHOP,
@@ -67,11 +79,15 @@ export function legacyObjects(): object[] {
           metadata: { labels },
           spec: {
             serviceAccountName: "legacy",
+            ...(restricted ? { securityContext: RESTRICTED_POD } : {}),
             containers: [
               {
                 name: "legacy",
                 image: `registry.example.com/legacy:${version}`,
                 ports: [{ name: "http", containerPort: LEGACY_PORT }],
+                ...(restricted
+                  ? { securityContext: RESTRICTED_CONTAINER }
+                  : {}),
               },
             ],
           },
@@ -106,8 +122,46 @@ export function legacyObjects(): object[] {
   ];
 }
 
+const RESTRICTED_POD = {
+  runAsNonRoot: true,
+  runAsUser: 10001,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+};
+
 export function kubectl(args: string[], input?: string): string {
   return execFileSync("kubectl", args, { encoding: "utf8", input });
+}
+
+/** legacy's owner removes what it made; then the stack goes, shop with it, and nothing is left. */
+export async function removeLegacyAndDestroy(
+  stack: Stack,
+  objects: StackObject[],
+): Promise<void> {
+  kubectl([
+    "-n",
+    SHOP,
+    "delete",
+    "deployment,service,serviceaccount",
+    "-l",
+    "app=legacy",
+    "--ignore-not-found",
+    "--wait=true",
+  ]);
+  await timed(`destroy (${stack.name})`, () =>
+    stack.destroy({ onOutput: pulumiLog }),
+  );
+  await eventually(
+    "namespace shop gone",
+    async () =>
+      check(!(await kube.get(`/api/v1/namespaces/${SHOP}`)), "shop remains"),
+    120_000,
+  );
+  await checkDestroyed(objects);
+  await stack.workspace.removeStack(stack.name);
 }
 
 /** A condition on a proxy's config that holds once it can be read without throwing. */
@@ -172,7 +226,7 @@ export function admitted(cfg: ProxyConfig, port: number): string[] {
 }
 
 /** The x-mesh-version each weighted cluster of a route sets on its responses, by cluster. */
-function versionHeaders(route: any): Record<string, string> {
+export function versionHeaders(route: any): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const c of route.route?.weighted_clusters?.clusters ?? []) {
     const set = (c.response_headers_to_add ?? []).find(
@@ -207,4 +261,38 @@ export function gatewayRoute(
     weights[subset] = w;
   }
   return { weights, headers: versionHeaders(route) };
+}
+
+/** The waypoint's cluster for one version's Service (a version is a Service with the Gateway API). */
+export const versionCluster = (svc: string, port: number, version: string) =>
+  `inbound-vip|${port}|http|${meshHost(`${svc}-${version}`, SHOP)}`;
+
+/** Each version Service's cluster at the waypoint holds exactly that version's pods. */
+export async function checkVersionEndpoints(
+  cfg: ProxyConfig,
+  svc: string,
+  port: number,
+  versions: string[],
+): Promise<string> {
+  const parts: string[] = [];
+  for (const v of versions) {
+    const want = (await pods(SHOP, { app: svc, version: v }))
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .map((p) => `${p.status.podIP}:${port}`)
+      .sort();
+    const cla = cfg.endpoints.find(
+      (e) => e.cluster_name === versionCluster(svc, port, v),
+    );
+    const got = (cla?.endpoints ?? [])
+      .flatMap((l: any) => l.lb_endpoints ?? [])
+      .map((e: any) => e.endpoint?.address?.socket_address)
+      .map((a: any) => `${a?.address}:${a?.port_value}`)
+      .sort();
+    check(
+      want.length > 0 && JSON.stringify(got) === JSON.stringify(want),
+      `${svc}-${v} at the waypoint holds ${got.join(",") || "nothing"}, its pods are ${want.join(",")}`,
+    );
+    parts.push(`${svc}-${v}=${got.join(",")}`);
+  }
+  return parts.join(" ");
 }

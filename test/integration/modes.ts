@@ -77,7 +77,11 @@ function canaryRoutes(cfg: ProxyConfig, ambient: boolean, host: string) {
 }
 
 /** The HTTP connection manager a waypoint runs for traffic to one Service port. */
-function waypointChain(cfg: ProxyConfig, host: string, port: number): any {
+export function waypointChain(
+  cfg: ProxyConfig,
+  host: string,
+  port: number,
+): any {
   const internal = cfg.listeners.find((l) => l.name === "main_internal");
   check(internal, "the waypoint has no main_internal listener");
   const name = `inbound-vip|${port}|http|${host}`;
@@ -107,7 +111,7 @@ function versionCluster(
 }
 
 /** What istiod sends this ztunnel pod now. */
-const ztunnelConfig = (pod: KubeObject) =>
+export const ztunnelConfig = (pod: KubeObject) =>
   readZtunnelConfig(
     XDS_BIN,
     KUBECONFIG,
@@ -116,7 +120,10 @@ const ztunnelConfig = (pod: KubeObject) =>
   );
 
 /** The status conditions istiod wrote on an object, as "Type=Status" strings. */
-function conditions(obj: KubeObject | undefined, parent = false): string[] {
+export function conditions(
+  obj: KubeObject | undefined,
+  parent = false,
+): string[] {
   const list = parent
     ? (obj?.status?.parents ?? []).flatMap((p: any) => p.conditions ?? [])
     : (obj?.status?.conditions ?? []);
@@ -142,9 +149,12 @@ async function checkMeshLabels(
 }
 
 /** Every pod of the app namespaces: no sidecar (ambient) or injected (sidecar), and Ready. */
-async function checkAppPods(dataplane: Dataplane): Promise<string> {
+export async function checkAppPods(
+  dataplane: Dataplane,
+  namespaces: readonly string[] = APP_NAMESPACES,
+): Promise<string> {
   const lines: string[] = [];
-  for (const ns of APP_NAMESPACES) {
+  for (const ns of namespaces) {
     if (dataplane === "sidecar") {
       lines.push(await checkInjectedAndReady(ns, "istio-init"));
       continue;

@@ -14,7 +14,6 @@ import {
   baseConfig,
   changesOf,
   check,
-  kube,
   log,
   pulumiLog,
   record,
@@ -42,19 +41,20 @@ import {
   LEGACY_PORT,
   legacyObjects,
   ORDERS,
+  removeLegacyAndDestroy,
   SERVICES_CONFIG,
   same,
   SHOP,
   weightedRoute,
 } from "./declaredServices";
-import { checkDestroyed } from "./lifecycle";
+import { ambientServiceScenario } from "./servicesAmbient";
 import { inboundRbac, type ProxyConfig } from "./xds";
 
 const STACK = "services";
 const V12 = ["v1", "v2"];
 
-/** The group: 4 scenarios on one stack, destroyed at the end. */
-export const SERVICE_SCENARIOS = 4;
+/** The group: 4 scenarios on one stack, destroyed at the end, then 31a on a stack of its own. */
+export const SERVICE_SCENARIOS = 5;
 
 async function upDeclared(stack: Stack): Promise<StackObject[]> {
   await baseConfig(stack);
@@ -210,34 +210,12 @@ export async function serviceScenarios(workDir: string): Promise<void> {
         check(upOk, "the up failed");
         await shifts(stack);
       } finally {
-        // legacy's owner removes what it made; then the stack goes.
-        kubectl([
-          "-n",
-          SHOP,
-          "delete",
-          "deployment,service,serviceaccount",
-          "-l",
-          "app=legacy",
-          "--ignore-not-found",
-          "--wait=true",
-        ]);
-        await timed("destroy (services)", () =>
-          stack.destroy({ onOutput: pulumiLog }),
-        );
-        await eventually(
-          "namespace shop gone",
-          async () =>
-            check(
-              !(await kube.get(`/api/v1/namespaces/${SHOP}`)),
-              "shop remains",
-            ),
-          120_000,
-        );
-        await checkDestroyed(objects);
-        await stack.workspace.removeStack(STACK);
+        await removeLegacyAndDestroy(stack, objects);
       }
     },
   );
+  // 31a: the same services in ambient with the Gateway API, on a stack of its own.
+  await ambientServiceScenario(workDir);
 }
 
 /** frontend's config once istiod has sent the orders subsets' endpoints. */
