@@ -158,6 +158,8 @@ export interface PortTLSSettings {
   readonly tls: {
     readonly mode: "ISTIO_MUTUAL" | "SIMPLE";
     readonly sni: string;
+    /** The names the server's certificate must carry (SIMPLE: the host). */
+    readonly subjectAltNames?: readonly string[];
   };
 }
 

@@ -92,7 +92,11 @@ export function egressGatewayRuleSpec(
   };
 }
 
-/** TLS origination at the gateway (or the ambient waypoint): SIMPLE TLS to the host's 443. */
+/**
+ * TLS origination at the gateway (or the ambient waypoint): SIMPLE TLS to the host's 443. The
+ * host's certificate is checked against the proxy's system roots; without subjectAltNames Envoy
+ * would accept a certificate for any name (an explicit `sni` turns off Istio's automatic SAN check).
+ */
 export function originationRuleSpec(
   h: EgressHost,
   policy: RoutingPolicy,
@@ -102,7 +106,10 @@ export function originationRuleSpec(
     trafficPolicy: {
       ...trafficPolicySpec(policy, false),
       portLevelSettings: [
-        { port: { number: h.port }, tls: { mode: "SIMPLE", sni: h.host } },
+        {
+          port: { number: h.port },
+          tls: { mode: "SIMPLE", sni: h.host, subjectAltNames: [h.host] },
+        },
       ],
     },
   };

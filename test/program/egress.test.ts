@@ -220,7 +220,14 @@ describe("program: egress", () => {
     ]);
     const dr = specOf(r, "DestinationRule", "httpbin-org-tls", "istio-egress");
     assert.deepStrictEqual(dr.trafficPolicy.portLevelSettings, [
-      { port: { number: 80 }, tls: { mode: "SIMPLE", sni: "httpbin.org" } },
+      {
+        port: { number: 80 },
+        tls: {
+          mode: "SIMPLE",
+          sni: "httpbin.org",
+          subjectAltNames: ["httpbin.org"],
+        },
+      },
     ]);
     const vs = specOf(r, "VirtualService", "httpbin-org", "istio-egress");
     assert.deepStrictEqual(
