@@ -42,6 +42,7 @@ import {
 import { faultScenarios } from "./faults";
 import { modeScenarios } from "./modes";
 import { SERVICE_SCENARIOS, serviceScenarios } from "./services";
+import { EGRESS_SCENARIOS, egressScenarios } from "./egress";
 import { checkDestroyed, checkUpCreatedEverything } from "./lifecycle";
 import {
   clusterWeights,
@@ -67,7 +68,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 32 + SERVICE_SCENARIOS;
+const SCENARIOS = 32 + SERVICE_SCENARIOS + EGRESS_SCENARIOS;
 
 /**
  * The ALLOW rules istiod gave a proxy are exactly the policy table's (principals, methods,
@@ -123,11 +124,16 @@ function testJwks(): string {
 }
 
 /**
- * IT_ONLY=faults, modes and/or services (comma-separated) runs only those groups of scenarios, on
+ * IT_ONLY=faults, modes, services and/or egress (comma-separated) runs only those groups of scenarios, on
  * stacks of their own (for debugging, and to run one group against another commit), each with
  * its count of scenarios. CI runs everything.
  */
-const ONLY_GROUPS = { faults: 5, modes: 4, services: SERVICE_SCENARIOS };
+const ONLY_GROUPS = {
+  faults: 5,
+  modes: 4,
+  services: SERVICE_SCENARIOS,
+  egress: EGRESS_SCENARIOS,
+};
 
 async function main(): Promise<void> {
   const workDir = copyProject();
@@ -147,6 +153,9 @@ async function main(): Promise<void> {
     }
     if (only.includes("services")) {
       await serviceScenarios(workDir);
+    }
+    if (only.includes("egress")) {
+      await egressScenarios(workDir);
     }
     process.exitCode = report(
       only.reduce((n, g) => n + ONLY_GROUPS[g as keyof typeof ONLY_GROUPS], 0),
@@ -878,6 +887,8 @@ async function main(): Promise<void> {
   await modeScenarios(workDir);
   // 28-31: users' own services (issue 22), on a stack of their own.
   await serviceScenarios(workDir);
+  // 32-36: egress control (issue 23), on stacks of their own.
+  await egressScenarios(workDir);
 
   process.exitCode = report(SCENARIOS);
   if (process.env.IT_KEEP === "1") {
