@@ -161,6 +161,7 @@ export class EgressGateway extends pulumi.ComponentResource {
               name: `${h.protocol}-${h.port}`,
               port: h.port,
             })),
+            !egress.networkPolicies,
           ),
           skipAwait: mesh.skipAwait,
         },

@@ -195,9 +195,18 @@ export function gatewayValues(
   serviceAccount: string,
   /** The Service's ports beside the status port; omitted, the chart's. */
   ports?: readonly { name: string; port: number }[],
+  /**
+   * The chart's own NetworkPolicy (global.networkPolicy). Defaults to true. Its egress rule allows
+   * everything, and NetworkPolicies add up, so the egress gateway turns it off when the stack's
+   * own policy limits where the gateway may connect.
+   */
+  chartNetworkPolicy = true,
 ): ChartValues<GatewayValues> {
   return mergeValues(istio.values.gateway, {
-    global: globalValues(istio),
+    global: {
+      ...globalValues(istio),
+      networkPolicy: { enabled: chartNetworkPolicy },
+    },
     service: {
       type: serviceType,
       ...(ports

@@ -171,6 +171,18 @@ async function checkNetworkPolicies(): Promise<string> {
       `NetworkPolicy ${ns}/${name} is ${JSON.stringify(np.spec)}, rendered ${JSON.stringify(spec)}`,
     );
   }
+  // No other policy in the egress namespace: NetworkPolicies add up, and the gateway chart's own
+  // (egress: allow all) would undo the limit to the hosts' ports.
+  const inEgress = await kube.list(
+    `/apis/networking.k8s.io/v1/namespaces/${EGRESS}/networkpolicies`,
+  );
+  check(
+    same(
+      inEgress.map((p) => p.metadata.name),
+      ["egress-gateway"],
+    ),
+    `the egress namespace holds NetworkPolicies ${inEgress.map((p) => p.metadata.name).join(", ")}; only egress-gateway may be there`,
+  );
   const all = await kube.list("/apis/networking.k8s.io/v1/networkpolicies");
   return all
     .map((p) => `${p.metadata.namespace}/${p.metadata.name}`)

@@ -161,6 +161,12 @@ describe("program: egress", () => {
       service: { type: string; ports: { name: string; port: number }[] };
     };
     assert.strictEqual(values.service.type, "ClusterIP");
+    // The chart's own NetworkPolicy allows all egress and would undo the stack's limit.
+    assert.deepStrictEqual(
+      (gw.inputs.values as { global: { networkPolicy: unknown } }).global
+        .networkPolicy,
+      { enabled: false },
+    );
     assert.deepStrictEqual(
       values.service.ports.map((p) => [p.name, p.port]),
       [
