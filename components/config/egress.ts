@@ -136,7 +136,16 @@ const ISTIO_PORTS = [
  */
 function checkPorts(c: Checker, hosts: readonly EgressHost[]): void {
   const byPort = new Map<number, EgressHost>();
+  const bySlug = new Map<string, string>();
   for (const h of hosts) {
+    // Resources are named after the host with dots as dashes: two hosts must not share a name.
+    const twin = bySlug.get(hostSlug(h.host));
+    if (twin) {
+      c.fail(
+        `${keyPath("egress.hosts", h.host)} and ${keyPath("egress.hosts", twin)} would both name their resources ${show(hostSlug(h.host))} (dots become dashes); route only one of them through the egress gateway`,
+      );
+    }
+    bySlug.set(hostSlug(h.host), h.host);
     if (ISTIO_PORTS.includes(h.port)) {
       c.fail(
         `${keyPath(keyPath("egress.hosts", h.host), "port")} is ${h.port}, a port Istio's proxies and control plane use themselves (${ISTIO_PORTS.join(", ")}); call the host on another port`,

@@ -20,7 +20,7 @@ import {
 } from "../core";
 import type { EgressHost } from "../config";
 import { hostSlug } from "../config";
-import { trafficPolicySpec } from "./routing";
+import { resilienceSpec, trafficPolicySpec } from "./routing";
 
 /** The port the gateway calls a host on: 443 when it originates TLS, else the callers' port. */
 export const upstreamPort = (h: EgressHost): number =>
@@ -150,11 +150,7 @@ export function egressVirtualServiceSpec(
       tcp: [{ match: [{ gateways: [gateway], port: h.port }], route: toHost }],
     };
   }
-  const resilience = {
-    timeout: policy.timeout,
-    retries:
-      policy.retries.attempts === 0 ? { attempts: 0 } : { ...policy.retries },
-  };
+  const resilience = resilienceSpec(policy);
   return {
     hosts: [h.host],
     gateways: ["mesh", gateway],

@@ -126,8 +126,8 @@ export function faultSpec(f: Fault): HTTPFaultInjection {
   };
 }
 
-/** Timeout and retries of a route; the same for a service's mesh route and its edge route. */
-function resilienceSpec(policy: RoutingPolicy): {
+/** Timeout and retries of a route; the same for a service's mesh route, its edge route and egress. */
+export function resilienceSpec(policy: RoutingPolicy): {
   timeout: string;
   retries: HTTPRetry;
 } {

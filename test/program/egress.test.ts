@@ -120,6 +120,16 @@ describe("config: egress", () => {
     );
   });
 
+  it("WHEN two hosts would name their resources alike THEN it is refused", () => {
+    refused(
+      {
+        ...DEV_CONFIG,
+        egress: { hosts: { "a-b.example.com": {}, "a.b.example.com": {} } },
+      },
+      'would both name their resources "a-b-example-com"',
+    );
+  });
+
   it("WHEN egress.namespace is an app's or the ingress's THEN it is refused", () => {
     refused(
       { ...CONFIG, egress: { ...EGRESS, namespace: "mesh-demo" } },
@@ -236,6 +246,14 @@ describe("program: egress", () => {
       },
     ]);
     const vs = specOf(r, "VirtualService", "httpbin-org", "istio-egress");
+    // Both legs carry the stack's timeout and retries (resilience defaults).
+    assert.deepStrictEqual(
+      vs.http.map((h) => [h.timeout, h.retries.attempts]),
+      [
+        ["10s", 2],
+        ["10s", 2],
+      ],
+    );
     assert.deepStrictEqual(
       vs.http.map((h) => [h.name, h.match, h.route[0].destination]),
       [
