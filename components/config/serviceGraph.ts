@@ -70,6 +70,7 @@ export function validateServices(
     services.push(validateService(c, name, entry, ctx.appNamespace));
   }
   checkNamespaces(c, services, ctx);
+  checkObjectNames(c, services, ctx);
   checkIngressPaths(c, services, ctx);
   const known = stackIdentities(ctx.presets, services);
   return services.map((s) => ({
@@ -108,6 +109,35 @@ function checkNamespaces(
       c.fail(
         `externalNamespaces lists ${show(ns)} but no service in services uses it, so it does nothing; remove it, or put a service there with services.<name>.namespace`,
       );
+    }
+  }
+}
+
+/**
+ * A service's objects are named `<name>` and `<name>-<version>` (Deployments, version Services),
+ * and so are the stack's resources: `a-b` at version `c` and `a` at version `b-c` would collide,
+ * and so would a name under a preset's (`backend-v3` beside the demo's backend).
+ */
+function checkObjectNames(
+  c: Checker,
+  services: readonly ServiceConfig[],
+  ctx: StackContext,
+): void {
+  const presets = ctx.presets.flatMap((p) => p.names);
+  const owner = new Map<string, string>();
+  for (const s of services) {
+    for (const object of [
+      s.name,
+      ...s.versions.map((v) => `${s.name}-${v.version}`),
+    ]) {
+      const clash =
+        owner.get(object) ?? presets.find((p) => object.startsWith(`${p}-`));
+      if (clash !== undefined && clash !== s.name) {
+        c.fail(
+          `services.${s.name}: its object ${show(object)} would collide with ${show(clash)}'s (objects are named <service> and <service>-<version>); rename the service or the version`,
+        );
+      }
+      owner.set(object, s.name);
     }
   }
 }

@@ -147,6 +147,22 @@ describe("config: services", () => {
     );
   });
 
+  it("WHEN two services' objects would share a name, or one sits under a preset's THEN it is refused", () => {
+    const v = (version: string) => ({
+      versions: { [version]: { image: "a/b:1", weight: 100 } },
+      callers: [],
+      namespace: "shop",
+    });
+    refused(
+      withServices({ "a-b": v("c"), a: v("b-c") }),
+      '"a-b-c" would collide',
+    );
+    refused(
+      withServices({ "backend-v3": v("v1") }),
+      '"backend-v3" would collide with "backend"',
+    );
+  });
+
   it("WHEN a service is named like a Kubernetes reserved word or a mesh object THEN it is refused", () => {
     for (const name of ["kubernetes", "kube-dns", "waypoint", "istiod"]) {
       refused(
