@@ -293,6 +293,20 @@ export function record(label: string, secs: number): void {
   log(`${label}: ${secs.toFixed(1)} s`);
 }
 
+/**
+ * A failure in one line: the message's first, and for a failed Automation API command (whose
+ * message starts "code: N", the engine's output after it) the engine's first error besides
+ * "update failed", so the summary names the cause (a webhook refused, a timeout...).
+ */
+export function failureLine(msg: string): string {
+  const lines = msg.split("\n");
+  if (!/^code: -?\d+/.test(lines[0])) return lines[0];
+  const cause = lines
+    .map((l) => l.trim())
+    .find((l) => /error: /.test(l) && !/error: update failed$/.test(l));
+  return cause ? `${lines[0]}: ${cause.slice(0, 400)}` : lines[0];
+}
+
 /** Prints the timings, a line per scenario and the closing count; returns the exit code. */
 export function report(expected: number): number {
   log(
@@ -301,9 +315,7 @@ export function report(expected: number): number {
   const passed = results.filter((r) => r[1]).length;
   const failed = results.length - passed;
   for (const [name, ok, msg] of results) {
-    log(
-      `${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : `: ${msg.split("\n")[0]}`}`,
-    );
+    log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : `: ${failureLine(msg)}`}`);
   }
   if (results.length !== expected) {
     log(`expected ${expected} scenarios, ran ${results.length}`);

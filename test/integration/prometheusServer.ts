@@ -12,13 +12,32 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-/** A free port on 127.0.0.1 (bound, read, released). */
+/**
+ * A free port on 127.0.0.1 for a listener started next (bound, read, released), below the
+ * kernel's ephemeral range, as test/testbed/ports.sh explains: a port from that range can be taken
+ * as the source port of some outgoing connection before the listener binds it.
+ */
 export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
+  const range = fs
+    .readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  const low = Number.isInteger(range[0]) ? range[0] : 32768;
+  const first = low > 21000 ? 20000 : 10000;
+  for (let i = 0; i < 200; i++) {
+    const port = first + Math.floor(Math.random() * (low - first));
+    const srv = net.createServer();
+    const bound = await new Promise<boolean>((r) => {
+      srv.once("error", () => r(false));
+      srv.listen(port, "127.0.0.1", () => r(true));
+    });
+    if (bound) {
+      await new Promise((r) => srv.close(r));
+      return port;
+    }
+  }
+  throw new Error(`no free port below ${low}`);
 }
 
 /** Starts Prometheus scraping `target` (host:port, or several, path /metrics) and waits until it is ready. */

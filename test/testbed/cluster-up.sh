@@ -65,18 +65,9 @@ fi
 [ -x "$KWOK_BIN/kwok" ] || die "missing $KWOK_BIN/kwok"
 KUBELET_VERSION=${CLUSTER_KUBELET_VERSION:-$("$KUBE_BIN/kube-apiserver" --version | awk '{print $2}')}
 
-# --- free loopback port (same approach as kube-up.sh) --------------------------------------------
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && \
-       ! { command -v ss >/dev/null && ss -Htan "( sport = :$p )" | grep -q .; }; then
-      echo "$p"; return 0
-    fi
-  done
-  die "no free port found"
-}
+# --- free loopback port ----------------------------------------------------------------------------
+# shellcheck source=ports.sh
+. "$HERE/ports.sh"
 SCHED_PORT=$(free_port)
 
 # --- scheduler client certificate ---------------------------------------------------------------

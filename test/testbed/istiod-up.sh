@@ -132,16 +132,8 @@ find_bins() {
 }
 
 # --- prepare: ports, CA, serving cert, env file ------------------------------------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && ! ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .; }
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-    case " ${USED:-} " in *" $p "*) continue ;; esac
-    if port_free "$p"; then USED="${USED:-} $p"; echo "$p"; return 0; fi
-  done
-  die "no free port found"
-}
+# shellcheck source=ports.sh
+. "$HERE/ports.sh"
 prepare() {
   find_bins
   if [ -f "$ENVF" ] && [ -s "$S/tls.crt" ] && [ -s "$S/tls.key" ] && [ -s "$S/ca.crt" ]; then
@@ -153,7 +145,9 @@ prepare() {
   pki_sign "$S" ca tls "/CN=istiod.$NS.svc" serverAuth,clientAuth \
     "IP:127.0.0.1,DNS:localhost,DNS:istiod.$NS.svc,DNS:istiod.$NS.svc.cluster.local"
   local grpc secure http https mon
-  grpc=$(free_port); secure=$(free_port); http=$(free_port); https=$(free_port); mon=$(free_port)
+  grpc=$(free_port); USED_PORTS+="$grpc "; secure=$(free_port); USED_PORTS+="$secure "
+  http=$(free_port); USED_PORTS+="$http "; https=$(free_port); USED_PORTS+="$https "
+  mon=$(free_port); USED_PORTS+="$mon "
   cat >"$ENVF.tmp" <<EOF
 ISTIOD_XDS=127.0.0.1:$grpc
 ISTIOD_XDS_SECURE=127.0.0.1:$secure
@@ -353,8 +347,16 @@ case $MODE in
       if [ $SECONDS -ge $t ]; then log "no $NS/$DEPLOY after ${wait_deploy}s: starting without its env"; break; fi
       sleep 0.25
     done
-    lock; start_istiod; unlock
-    wait_ready
+    # A start can fail for a passing reason (a listener's port taken between the check and the
+    # bind): try three times before giving up, which leaves every later up waiting for istiod.
+    for attempt in 1 2 3; do
+      lock; start_istiod; unlock
+      ( wait_ready ) && break
+      [ "$attempt" -lt 3 ] || die "pilot-discovery did not start in 3 attempts (see $DIR/istiod.log)"
+      log "pilot-discovery did not start (attempt $attempt of 3): again in 2 s"
+      lock; stop_proc istiod; unlock
+      sleep 2
+    done
     # The readiness gate (kwok-stages.yaml): the istiod chart's simulated pods stand for this
     # process. They become Ready only now, so Helm's wait on the istiod release, and everything
     # ordered after it, waits for a webhook that answers. Pods the chart replaces later (an

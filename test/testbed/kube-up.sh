@@ -75,20 +75,9 @@ mkdir -p "$DIR/pki"
 chmod 700 "$DIR/pki"
 
 # --- free loopback ports -----------------------------------------------------------------------
-USED_PORTS=" "
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-    case $USED_PORTS in *" $p "*) continue ;; esac
-    # nothing listening on it (a connect would succeed) and not in use locally at all
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && \
-       ! { command -v ss >/dev/null && ss -Htan "( sport = :$p )" | grep -q .; }; then
-      USED_PORTS+="$p "; echo "$p"; return 0
-    fi
-  done
-  die "no free port found"
-}
+# shellcheck source=ports.sh
+. "$HERE/ports.sh"
+# $(...) runs free_port in a subshell: record each port here, so none is handed out twice.
 ETCD_PORT=$(free_port); USED_PORTS+="$ETCD_PORT "
 ETCD_PEER_PORT=$(free_port); USED_PORTS+="$ETCD_PEER_PORT "
 API_PORT=$(free_port); USED_PORTS+="$API_PORT "
