@@ -4,7 +4,8 @@
 # 127.0.0.1 port; the API server reaches the injection and validation webhooks by URL on
 # 127.0.0.1 with a throwaway CA, never through a Service.
 #
-# Usage: test/testbed/istiod-up.sh [MODE] DIR
+# Usage: test/testbed/istiod-up.sh [--revision REV] [MODE] DIR
+#   (or ISTIOD_REVISION=REV in the environment; the flag wins. Revisions: see below)
 #   (no mode)               prepare (below), start pilot-discovery now, wait until /ready
 #   --certs-only            prepare only: CA, serving cert, ports and DIR/istiod.env; nothing runs.
 #                           Use it before rendering the charts (their values need the URLs and CA)
@@ -57,19 +58,38 @@
 # goes to DIR/istiod.chart-env (shell-sourceable, names only: hash=, deployment=, taken=,
 # overridden=) and to this script's log. Without the Deployment it starts with the test bed's
 # settings alone. cwd DIR/istiod/run (it writes ./var/run/... there), log DIR/istiod.log.
+# Revisions (istiod chart value `revision: REV`, a canary upgrade's second control plane): with
+# --revision REV (a DNS label, not "default", not "watch"/"watch-*") everything above is that
+# revision's own, beside the revisionless istiod and other revisions, each its own process:
+#   state     DIR/istiod-REV.{env,pid,log,chart-env,lock}, DIR/istiod-watch-REV.{pid,log},
+#             working dir DIR/istiod-REV/ (cwd DIR/istiod-REV/run); its own free ports
+#   chart     ConfigMaps istio-sidecar-injector-REV and istio-REV (pilot-discovery reads the
+#             mesh config from istio-REV when REVISION=REV), Deployment istiod-REV (env read
+#             from it; ISTIOD_DEPLOYMENT overrides), gate for pods -l app=istiod,istio.io/rev=REV
+#   own env   REVISION=REV, POD_NAME=istiod-REV-testbed (leader elections tell them apart)
+#   env file  as above plus ISTIOD_REVISION=REV; ISTIOD_CA_BUNDLE is the same for every revision
+# One throwaway CA and serving certificate (DIR/istiod/) serve every revision's webhooks, so the
+# istio-ca-root-cert ConfigMaps they publish agree. The mesh CA (workload certs) is the Secret
+# istio-system/istio-ca-secret, created by the first istiod that starts and loaded by the others.
+# The revisionless istiod (REVISION=default) releases only pods labelled istio.io/rev=default
+# (the revisionless chart's), so each watcher gates only its own revision's pods.
+# kube-down.sh DIR stops every revision's watcher and pilot-discovery.
+#
 # Binaries from build-istio.sh (built if missing), or $ISTIO_DIR. Timeout for readiness:
 # $ISTIOD_UP_TIMEOUT s (default 60); the watcher gives up after $ISTIOD_WATCH_TIMEOUT s
-# (default 3600). Starts and stops are serialized by a lock (DIR/istiod.lock), so the watcher's
-# restarts and --restart never overlap.
+# (default 3600). Starts and stops are serialized by a lock (DIR/istiod.lock, per revision
+# DIR/istiod-REV.lock), so the watcher's restarts and --restart never overlap.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=pki.sh
 . "$HERE/pki.sh"
-usage() { sed -n '7,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '7,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 MODE=start
+REV=${ISTIOD_REVISION:-}
 while [ $# -gt 1 ]; do
   case $1 in
+    --revision) [ $# -gt 2 ] || usage; REV=$2; shift ;;
     --certs-only) MODE=certs ;;
     --when-injector-exists) MODE=watch ;;
     --restart) MODE=restart ;;
@@ -85,9 +105,27 @@ case $1 in -*) usage ;; esac
 [ -d "$1" ] || { echo "istiod-up.sh: $1: no such directory (run kube-up.sh first)" >&2; exit 2; }
 DIR=$(cd "$1" && pwd)
 TIMEOUT=${ISTIOD_UP_TIMEOUT:-60}
-ENVF=$DIR/istiod.env
-S=$DIR/istiod            # certs and working dir
 NS=istio-system
+[ "$REV" != default ] || REV=   # the revisionless istiod is revision "default"
+if [ -n "$REV" ]; then
+  if [[ ! $REV =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || [ ${#REV} -gt 63 ]; then
+    echo "istiod-up.sh: revision '$REV' is not a DNS label" >&2; exit 2
+  fi
+  case $REV in watch|watch-*)
+    echo "istiod-up.sh: revision '$REV' would share the watcher's file names" >&2; exit 2 ;;
+  esac
+  SUF=-$REV
+else
+  SUF=
+fi
+ME=istiod$SUF            # pid/log/env/lock names: DIR/$ME.*
+WATCH=istiod-watch$SUF   # the watcher's: DIR/$WATCH.{pid,log}
+ENVF=$DIR/$ME.env
+CERTS=$DIR/istiod        # the CA and serving cert, shared by every revision
+S=$DIR/$ME               # working dir (the revisionless one keeps its certs there too)
+INJECTOR_CM=istio-sidecar-injector$SUF
+MESH_CM=istio$SUF
+REV_LABEL=${REV:-default}
 
 log() { printf '[istiod-up %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -136,14 +174,19 @@ find_bins() {
 . "$HERE/ports.sh"
 prepare() {
   find_bins
-  if [ -f "$ENVF" ] && [ -s "$S/tls.crt" ] && [ -s "$S/tls.key" ] && [ -s "$S/ca.crt" ]; then
+  if [ -f "$ENVF" ] && [ -s "$CERTS/tls.crt" ] && [ -s "$CERTS/tls.key" ] && [ -s "$CERTS/ca.crt" ]; then
     return 0
   fi
-  mkdir -p "$S/run"; chmod 700 "$S"
-  log "generating istiod's throwaway CA and serving certificate in $S"
-  pki_ca "$S" ca service-mesh-testbed-istiod-ca
-  pki_sign "$S" ca tls "/CN=istiod.$NS.svc" serverAuth,clientAuth \
-    "IP:127.0.0.1,DNS:localhost,DNS:istiod.$NS.svc,DNS:istiod.$NS.svc.cluster.local"
+  mkdir -p "$CERTS" "$S/run"; chmod 700 "$CERTS" "$S"
+  # Revisions prepare at other times than the revisionless istiod: one makes the certs.
+  exec 7>"$DIR/.istiod-pki.lock"; flock -w 60 7 || die "$DIR/.istiod-pki.lock held for 60s"
+  if [ ! -s "$CERTS/tls.crt" ] || [ ! -s "$CERTS/tls.key" ] || [ ! -s "$CERTS/ca.crt" ]; then
+    log "generating istiod's throwaway CA and serving certificate in $CERTS"
+    pki_ca "$CERTS" ca service-mesh-testbed-istiod-ca
+    pki_sign "$CERTS" ca tls "/CN=istiod.$NS.svc" serverAuth,clientAuth \
+      "IP:127.0.0.1,DNS:localhost,DNS:istiod.$NS.svc,DNS:istiod.$NS.svc.cluster.local"
+  fi
+  exec 7>&-
   local grpc secure http https mon
   grpc=$(free_port); USED_PORTS+="$grpc "; secure=$(free_port); USED_PORTS+="$secure "
   http=$(free_port); USED_PORTS+="$http "; https=$(free_port); USED_PORTS+="$https "
@@ -155,11 +198,12 @@ ISTIOD_HTTP=http://127.0.0.1:$http
 ISTIOD_MONITORING=http://127.0.0.1:$mon
 ISTIOD_WEBHOOK_URL_INJECT=https://127.0.0.1:$https/inject
 ISTIOD_WEBHOOK_URL_VALIDATE=https://127.0.0.1:$https/validate
-ISTIOD_CA_BUNDLE=$(base64 -w0 <"$S/ca.crt")
-ISTIOD_CA_FILE=$S/ca.crt
+ISTIOD_CA_BUNDLE=$(base64 -w0 <"$CERTS/ca.crt")
+ISTIOD_CA_FILE=$CERTS/ca.crt
 ISTIOD_BIN=$ISTIOD_BIN
 TESTBED_XDS=$TESTBED_XDS
 EOF
+  [ -z "$REV" ] || echo "ISTIOD_REVISION=$REV" >>"$ENVF.tmp"
   mv "$ENVF.tmp" "$ENVF"
   log "wrote $ENVF"
 }
@@ -175,7 +219,7 @@ load_env() {
 }
 
 # --- the chart's environment ----------------------------------------------------------------------
-DEPLOY=${ISTIOD_DEPLOYMENT:-istiod}
+DEPLOY=${ISTIOD_DEPLOYMENT:-istiod$SUF}
 # kubectl go-templates. Each record ends in NUL (an env value may hold a newline): "deployment"
 # once the chart's Deployment was read, "env NAME=VALUE" for each env var of its discovery
 # container with a literal value (valueFrom ones skipped), and (GATE_TPL, for the readiness gate)
@@ -206,17 +250,17 @@ read_chart_env() { # -> parse_records' variables for the Deployment now; fails i
 }
 env_hash() { printf '%s\0' "${CHART_ENV[@]}" | sha256sum | cut -c1-16; }
 uniq_words() { [ $# -eq 0 ] || printf '%s\n' "$@" | sort -u | tr '\n' ' ' | sed 's/ $//'; }
-started_hash() { sed -n 's/^hash=//p' "$DIR/istiod.chart-env" 2>/dev/null; }
+started_hash() { sed -n 's/^hash=//p' "$DIR/$ME.chart-env" 2>/dev/null; }
 
-# Starts and stops hold DIR/istiod.lock (fd 8; pilot-discovery must not inherit it).
-lock() { exec 8>"$DIR/istiod.lock"; flock -w 120 8 || die "$DIR/istiod.lock held for 120s"; }
+# Starts and stops hold DIR/$ME.lock (fd 8; pilot-discovery must not inherit it).
+lock() { exec 8>"$DIR/$ME.lock"; flock -w 120 8 || die "$DIR/$ME.lock held for 120s"; }
 unlock() { exec 8>&-; }
 
 # --- start / wait ----------------------------------------------------------------------------------
 start_istiod() {
   load_env
   INJECTOR=unknown
-  if ours istiod >/dev/null; then log "pilot-discovery already running (pid $(ours istiod))"; return 0; fi
+  if ours "$ME" >/dev/null; then log "pilot-discovery already running (pid $(ours "$ME"))"; return 0; fi
   [ -f "$DIR/kubeconfig" ] || die "$DIR/kubeconfig not found (kube-up.sh $DIR)"
   local p
   for p in "$GRPC" "$SECURE" "$HTTP" "$HTTPS" "$MON"; do
@@ -226,8 +270,8 @@ start_istiod() {
     || die "namespace $NS does not exist: istiod keeps its CA there and would never become ready (create it or apply the charts first, or use --when-injector-exists)"
   mkdir -p "$S/run"
   INJECTOR=absent
-  k -n "$NS" get configmap istio-sidecar-injector >/dev/null 2>&1 && INJECTOR=present
-  log "starting pilot-discovery (istio-sidecar-injector ConfigMap: $INJECTOR; log $DIR/istiod.log)"
+  k -n "$NS" get configmap "$INJECTOR_CM" >/dev/null 2>&1 && INJECTOR=present
+  log "starting pilot-discovery${REV:+ of revision $REV} ($INJECTOR_CM ConfigMap: $INJECTOR; log $DIR/$ME.log)"
   [ "$INJECTOR" = present ] || log "note: without that ConfigMap at start istiod never injects; use --restart after installing the istiod chart"
   # The chart's env (literal values only), then the test bed's own, which win.
   local e name taken=() overridden=() skipped=() envs=()
@@ -247,7 +291,7 @@ start_istiod() {
   done
   envs+=(
     PATH=/usr/bin:/bin HOME="$S/run"
-    POD_NAMESPACE="$NS" POD_NAME=istiod-testbed REVISION=default
+    POD_NAMESPACE="$NS" POD_NAME="$ME-testbed" REVISION="$REV_LABEL"
     CLUSTER_ID=Kubernetes KUBECONFIG="$DIR/kubeconfig"
     INJECTION_WEBHOOK_CONFIG_NAME= VALIDATION_WEBHOOK_CONFIG_NAME=
     PILOT_JWT_ENABLE_REMOTE_JWKS=envoy
@@ -257,7 +301,7 @@ start_istiod() {
     echo "deployment=$from"
     echo "taken='$(uniq_words "${taken[@]}")'"
     echo "overridden='$(uniq_words "${overridden[@]}")'"
-  } >"$DIR/istiod.chart-env"
+  } >"$DIR/$ME.chart-env"
   if [ "$SEEN" = 1 ]; then
     log "env from $NS/$DEPLOY (container discovery): $(uniq_words "${taken[@]}")"
     [ ${#overridden[@]} -eq 0 ] || log "  the test bed's own settings win over the chart's: $(uniq_words "${overridden[@]}")"
@@ -277,10 +321,10 @@ start_istiod() {
       --httpsAddr "127.0.0.1:$HTTPS" \
       --monitoringAddr "127.0.0.1:$MON" \
       --ctrlz_port 0 \
-      --tlsCertFile "$S/tls.crt" --tlsKeyFile "$S/tls.key" --caCertFile "$S/ca.crt" \
+      --tlsCertFile "$CERTS/tls.crt" --tlsKeyFile "$CERTS/tls.key" --caCertFile "$CERTS/ca.crt" \
       --meshConfig "$S/run/no-mesh-file" --networksConfig "$S/run/no-networks-file" \
-      </dev/null >>"$DIR/istiod.log" 2>&1 8>&- &
-  echo $! >"$DIR/istiod.pid"
+      </dev/null >>"$DIR/$ME.log" 2>&1 8>&- &
+  echo $! >"$DIR/$ME.pid"
   log "started pilot-discovery (pid $!)"
 }
 
@@ -288,15 +332,15 @@ wait_ready() {
   load_env
   local deadline=$(( SECONDS + TIMEOUT )) t0=$SECONDS
   until curl -fsS -o /dev/null "http://127.0.0.1:$HTTP/ready" 2>/dev/null \
-     && curl -fsS -o /dev/null --cacert "$S/ca.crt" "https://127.0.0.1:$HTTPS/ready" 2>/dev/null; do
-    if ! ours istiod >/dev/null; then
-      tail -n 30 "$DIR/istiod.log" >&2 || true
-      die "pilot-discovery is not running (see $DIR/istiod.log)"
+     && curl -fsS -o /dev/null --cacert "$CERTS/ca.crt" "https://127.0.0.1:$HTTPS/ready" 2>/dev/null; do
+    if ! ours "$ME" >/dev/null; then
+      tail -n 30 "$DIR/$ME.log" >&2 || true
+      die "pilot-discovery is not running (see $DIR/$ME.log)"
     fi
-    [ $SECONDS -lt $deadline ] || { tail -n 30 "$DIR/istiod.log" >&2; die "pilot-discovery not ready after ${TIMEOUT}s"; }
+    [ $SECONDS -lt $deadline ] || { tail -n 30 "$DIR/$ME.log" >&2; die "pilot-discovery not ready after ${TIMEOUT}s"; }
     sleep 0.2
   done
-  log "pilot-discovery ready (pid $(ours istiod), ${SECONDS}s into the script, waited $((SECONDS - t0))s)"
+  log "pilot-discovery ready (pid $(ours "$ME"), ${SECONDS}s into the script, waited $((SECONDS - t0))s)"
 }
 
 case $MODE in
@@ -305,40 +349,41 @@ case $MODE in
   start)
     prepare; lock; start_istiod; unlock; wait_ready ;;
   restart)
-    prepare; lock; stop_proc istiod; start_istiod; unlock; wait_ready ;;
+    prepare; lock; stop_proc "$ME"; start_istiod; unlock; wait_ready ;;
   wait)
     [ -f "$ENVF" ] || die "$ENVF not found"
     deadline=$(( SECONDS + ${ISTIOD_WATCH_TIMEOUT:-3600} ))
     # A watcher that has not started pilot-discovery yet will; without a watcher nothing will.
-    until ours istiod >/dev/null; do
-      ours istiod-watch >/dev/null || die "pilot-discovery is not running (watcher log: $DIR/istiod-watch.log)"
+    until ours "$ME" >/dev/null; do
+      ours "$WATCH" >/dev/null || die "pilot-discovery is not running (watcher log: $DIR/$WATCH.log)"
       [ $SECONDS -lt $deadline ] || die "timed out waiting for the watcher to start pilot-discovery"
       sleep 0.5
     done
     wait_ready ;;
   stop)
-    stop_proc istiod-watch; lock; stop_proc istiod; unlock ;;
+    stop_proc "$WATCH"; lock; stop_proc "$ME"; unlock ;;
   watch)
     prepare
-    if ours istiod-watch >/dev/null; then die "a watcher is already running (pid $(ours istiod-watch))"; fi
+    if ours "$WATCH" >/dev/null; then die "a watcher is already running (pid $(ours "$WATCH"))"; fi
     # The watcher's command line names "$DIR/" so kube-down.sh recognises it as ours.
     args=(--_watcher)
-    setsid bash "${BASH_SOURCE[0]}" "${args[@]}" "$DIR/" </dev/null >"$DIR/istiod-watch.log" 2>&1 &
-    echo $! >"$DIR/istiod-watch.pid"
-    log "watcher started (pid $!, log $DIR/istiod-watch.log): pilot-discovery starts when" \
-      "$NS/istio-sidecar-injector exists"
+    [ -z "$REV" ] || args=(--revision "$REV" --_watcher)
+    setsid bash "${BASH_SOURCE[0]}" "${args[@]}" "$DIR/" </dev/null >"$DIR/$WATCH.log" 2>&1 &
+    echo $! >"$DIR/$WATCH.pid"
+    log "watcher started (pid $!, log $DIR/$WATCH.log): pilot-discovery${REV:+ of revision $REV}" \
+      "starts when $NS/$INJECTOR_CM exists"
     ;;
   _watcher)
     load_env; find_bins
     deadline=$(( SECONDS + ${ISTIOD_WATCH_TIMEOUT:-3600} ))
-    injector() { k -n "$NS" get configmap istio-sidecar-injector >/dev/null 2>&1; }
+    injector() { k -n "$NS" get configmap "$INJECTOR_CM" >/dev/null 2>&1; }
     until injector; do
-      [ $SECONDS -lt $deadline ] || die "gave up after ${ISTIOD_WATCH_TIMEOUT:-3600}s: no $NS/istio-sidecar-injector"
+      [ $SECONDS -lt $deadline ] || die "gave up after ${ISTIOD_WATCH_TIMEOUT:-3600}s: no $NS/$INJECTOR_CM"
       sleep 0.25
     done
-    log "$NS/istio-sidecar-injector exists"
-    # The chart creates the mesh config (ConfigMap istio) alongside; give it a moment to land.
-    for _ in 1 2 3 4 5 6 7 8 9 10; do k -n "$NS" get configmap istio >/dev/null 2>&1 && break; sleep 0.5; done
+    log "$NS/$INJECTOR_CM exists"
+    # The chart creates the mesh config (ConfigMap $MESH_CM) alongside; give it a moment to land.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do k -n "$NS" get configmap "$MESH_CM" >/dev/null 2>&1 && break; sleep 0.5; done
     # Its Deployment comes after its ConfigMaps (Helm's kind order) and carries istiod's env: wait
     # for it a little. Should it come later, the env check below restarts pilot-discovery then.
     wait_deploy=${ISTIOD_DEPLOY_WAIT:-5}
@@ -352,9 +397,9 @@ case $MODE in
     for attempt in 1 2 3; do
       lock; start_istiod; unlock
       ( wait_ready ) && break
-      [ "$attempt" -lt 3 ] || die "pilot-discovery did not start in 3 attempts (see $DIR/istiod.log)"
+      [ "$attempt" -lt 3 ] || die "pilot-discovery did not start in 3 attempts (see $DIR/$ME.log)"
       log "pilot-discovery did not start (attempt $attempt of 3): again in 2 s"
-      lock; stop_proc istiod; unlock
+      lock; stop_proc "$ME"; unlock
       sleep 2
     done
     # The readiness gate (kwok-stages.yaml): the istiod chart's simulated pods stand for this
@@ -363,22 +408,23 @@ case $MODE in
     # upgrade) are released as they appear, for as long as pilot-discovery runs: after it has
     # been restarted when the upgrade changed the Deployment's env (one kubectl call per tick
     # reads both), so what is ordered after that upgrade meets the istiod it configured.
-    log "releasing the istiod chart's pods (testbed.local/ready=true) while pilot-discovery runs;" \
+    log "releasing the istiod chart's pods (-l app=istiod,istio.io/rev=$REV_LABEL; testbed.local/ready=true) while pilot-discovery runs;" \
       "restarting it when the env of $NS/$DEPLOY changes"
     while :; do
-      if ! ours istiod >/dev/null; then
+      if ! ours "$ME" >/dev/null; then
         # Stopped for good, or by a restart (--restart holds the lock until its new start).
-        flock -w 120 "$DIR/istiod.lock" true 8>&- || true
-        ours istiod >/dev/null || break
+        flock -w 120 "$DIR/$ME.lock" true 8>&- || true
+        ours "$ME" >/dev/null || break
       fi
       # The API server may be away for a moment (the outage scenario): then skip the tick.
-      if k -n "$NS" get deployments,pods -l app=istiod -o go-template="$GATE_TPL" >"$S/gate.rec" 2>/dev/null; then
+      # Only this revision's pods (the revisionless chart's are istio.io/rev=default).
+      if k -n "$NS" get deployments,pods -l "app=istiod,istio.io/rev=$REV_LABEL" -o go-template="$GATE_TPL" >"$S/gate.rec" 2>/dev/null; then
         parse_records "$S/gate.rec"
         pods=("${PODS[@]}")
         if [ "$SEEN" = 1 ] && [ "$(env_hash)" != "$(started_hash)" ]; then
           log "the env of $NS/$DEPLOY changed: restarting pilot-discovery"
-          lock; stop_proc istiod; start_istiod; unlock
-          ( wait_ready ) || log "pilot-discovery did not come back (see $DIR/istiod.log)"
+          lock; stop_proc "$ME"; start_istiod; unlock
+          ( wait_ready ) || log "pilot-discovery did not come back (see $DIR/$ME.log)"
         fi
         for pod in "${pods[@]}"; do
           k -n "$NS" annotate pod "$pod" testbed.local/ready=true --overwrite >/dev/null 2>&1 || true
@@ -387,7 +433,7 @@ case $MODE in
       sleep 0.5
     done
     log "pilot-discovery is gone: the watcher ends"
-    rm -f "$DIR/istiod-watch.pid"
+    rm -f "$DIR/$WATCH.pid"
     exit 0 ;;
 esac
 [ "$MODE" = stop ] || cat "$ENVF"

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Stops the control plane that test/testbed/kube-up.sh started in DIR, and whatever
 # cluster-up.sh (kube-scheduler, kwok) and istiod-up.sh (pilot-discovery and its start-later
-# watcher) started there.
+# watcher, the revisionless one and each revision's) started there.
 #
 # Usage: test/testbed/kube-down.sh [--purge] DIR
 #   --purge   also delete DIR afterwards
 #
-# Only the processes recorded in DIR/{istiod-watch,istiod,kwok,kube-scheduler,
-# kube-controller-manager,kube-apiserver,etcd}.pid are signalled, and only if that pid is still the process kube-up started (its command line names
+# Only the processes recorded in DIR/{istiod-watch,istiod-watch-REV,istiod,istiod-REV,kwok,
+# kube-scheduler,kube-controller-manager,kube-apiserver,etcd}.pid are signalled, and only if that pid is still the process kube-up started (its command line names
 # a path inside DIR), so a recycled pid is never hit. Each gets SIGTERM, then SIGKILL after
 # $KUBE_DOWN_GRACE seconds (default 10). Safe to run twice, or when nothing is running.
 set -euo pipefail
@@ -25,9 +25,20 @@ ours() { # pid -> true if it is alive and was started by kube-up for this DIR
   [ -r "/proc/$1/cmdline" ] && tr '\0' '\n' <"/proc/$1/cmdline" | grep -qF "$DIR/"
 }
 
-# Reverse start order: istiod's watcher (so it cannot start istiod meanwhile), istiod, kwok,
-# scheduler, controller manager, API server, etcd.
-for c in istiod-watch istiod kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+# istiod-up.sh's revisions (--revision REV): DIR/istiod-watch-REV.pid and DIR/istiod-REV.pid.
+watchers=() istiods=()
+for f in "$DIR"/istiod-*.pid; do
+  [ -e "$f" ] || continue
+  c=$(basename "$f" .pid)
+  case $c in
+    istiod-watch) ;;
+    istiod-watch-*) watchers+=("$c") ;;
+    *) istiods+=("$c") ;;
+  esac
+done
+# Reverse start order: istiod's watchers (so they cannot start istiod meanwhile), every istiod,
+# kwok, scheduler, controller manager, API server, etcd.
+for c in istiod-watch "${watchers[@]}" istiod "${istiods[@]}" kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
   f=$DIR/$c.pid
   [ -f "$f" ] || continue
   pid=$(tr -dc '0-9' <"$f")

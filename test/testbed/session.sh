@@ -15,6 +15,8 @@
 # GATEWAY_API_VERSION (v1.5.1, the version Istio 1.30 builds against).
 #
 # IT_KEEP=1 keeps the cluster and istiod running afterwards; it prints how to reach and stop them.
+# A scenario may start more istiods, one per revision (istiod-up.sh --revision REV, state in
+# $WORK/kube/istiod-REV.*); the EXIT trap's kube-down.sh stops them too.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TESTBED=$ROOT/test/testbed
 : "${TB_SESSION:?set TB_SESSION before sourcing session.sh}"
@@ -54,6 +56,12 @@ tb_cleanup() {
     tb_log "IT_KEEP=1: cluster and istiod left running in $WORK/kube"
     tb_log "  export KUBECONFIG=$WORK/kube/kubeconfig; set -a; . $WORK/kube/istiod.env; set +a"
     tb_log "  TESTBED_DIR=$WORK/kube npm run -s testbed:xds -- <namespace>/<pod> routes"
+    local f rev
+    for f in "$WORK"/kube/istiod-*.env; do
+      [ -e "$f" ] || continue
+      rev=${f##*/istiod-}; rev=${rev%.env}
+      tb_log "  istiod of revision $rev: set -a; . $f; set +a (then testbed:xds without TESTBED_DIR reads it)"
+    done
     tb_log "  stop with: bash test/testbed/kube-down.sh --purge $WORK/kube"
     exit "$rc"
   fi
