@@ -43,6 +43,7 @@ import { faultScenarios } from "./faults";
 import { modeScenarios } from "./modes";
 import { SERVICE_SCENARIOS, serviceScenarios } from "./services";
 import { EGRESS_SCENARIOS, egressScenarios } from "./egress";
+import { UPGRADE_SCENARIOS, upgradeScenarios } from "./upgrade";
 import { checkDestroyed, checkUpCreatedEverything } from "./lifecycle";
 import {
   clusterWeights,
@@ -68,7 +69,7 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 32 + SERVICE_SCENARIOS + EGRESS_SCENARIOS;
+const SCENARIOS = 32 + SERVICE_SCENARIOS + EGRESS_SCENARIOS + UPGRADE_SCENARIOS;
 
 /**
  * The ALLOW rules istiod gave a proxy are exactly the policy table's (principals, methods,
@@ -133,6 +134,7 @@ const ONLY_GROUPS = {
   modes: 4,
   services: SERVICE_SCENARIOS,
   egress: EGRESS_SCENARIOS,
+  upgrade: UPGRADE_SCENARIOS,
 };
 
 async function main(): Promise<void> {
@@ -156,6 +158,9 @@ async function main(): Promise<void> {
     }
     if (only.includes("egress")) {
       await egressScenarios(workDir);
+    }
+    if (only.includes("upgrade")) {
+      await upgradeScenarios(workDir);
     }
     process.exitCode = report(
       only.reduce((n, g) => n + ONLY_GROUPS[g as keyof typeof ONLY_GROUPS], 0),
@@ -889,6 +894,8 @@ async function main(): Promise<void> {
   await serviceScenarios(workDir);
   // 32-36: egress control (issue 23), on stacks of their own.
   await egressScenarios(workDir);
+  // 37-43: upgrading the control plane (issue 24), on stacks of their own.
+  await upgradeScenarios(workDir);
 
   process.exitCode = report(SCENARIOS);
   if (process.env.IT_KEEP === "1") {
