@@ -41,7 +41,7 @@ import {
   type MeshView,
   meshView,
   podIdentities,
-  podsLabelled,
+  podsOn,
   type RevisionIstiod,
   revisionPid,
   stopRevision,
@@ -138,8 +138,8 @@ async function checkAllOn(rev: string): Promise<string> {
   const { value, seconds } = await eventually(
     `every pod of ${DEMO} and ${INGRESS} on revision ${rev}`,
     async () => {
-      const demo = await checkPodsOn(DEMO, rev, true);
-      const gw = await checkPodsOn(INGRESS, rev, false);
+      const demo = await checkPodsOn(DEMO, rev);
+      const gw = await checkPodsOn(INGRESS, rev);
       await checkInjectedAndReady(DEMO, "istio-init");
       await checkInjectedAndReady(INGRESS, null);
       return `${demo}; ${gw}`;
@@ -234,7 +234,7 @@ async function leftOf(r: RevisionIstiod): Promise<string[]> {
     `/api/v1/namespaces/istio-system/secrets?labelSelector=${encodeURIComponent(`owner=helm,name=istiod-${rev}`)}`,
   );
   left.push(...releases.map((s) => `Helm release secret ${s.metadata.name}`));
-  left.push(...(await podsLabelled(rev)).map((p) => `pod ${p}`));
+  left.push(...(await podsOn(rev)).map((p) => `pod ${p}`));
   return [...new Set(left)];
 }
 
@@ -260,7 +260,7 @@ async function canaryScenarios(workDir: string): Promise<void> {
   let ok = false;
   try {
     ok = await step(
-      "37. canary upgrade step 0, revisions {a}, tag prod -> a: up from nothing; every demo pod and the ingress gateway injected by a (sidecar.istio.io/status, discoveryAddress istiod-a; demo pods labelled istio.io/rev=a); mesh-demo labelled istio.io/rev=prod without istio-injection; the tag webhook calls a; a's xDS for the demo: backend 80/20 with timeout and retries, Istio mTLS, RBAC as the policy table",
+      "37. canary upgrade step 0, revisions {a}, tag prod -> a: up from nothing; every demo pod and the ingress gateway injected by a (annotation istio.io/rev=a, sidecar.istio.io/status, discoveryAddress istiod-a); mesh-demo labelled istio.io/rev=prod without istio-injection; the tag webhook calls a; a's xDS for the demo: backend 80/20 with timeout and retries, Istio mTLS, RBAC as the policy table",
       async () => {
         a = armRevision("a");
         await setAll(stack, [
@@ -373,7 +373,7 @@ async function canaryScenarios(workDir: string): Promise<void> {
       },
     );
     await step(
-      "41. canary upgrade step 3, defaultRevision b, revision a removed, the default validator on b: no webhook, Service, Deployment, ConfigMap or Helm release of a, no pod on a, nothing calls a; the pods stay on b; a's pilot-discovery stopped",
+      "41. canary upgrade step 3, defaultRevision b, revision a removed, the default validator on b: no webhook, Service, Deployment, ConfigMap or Helm release of a, no pod labelled, annotated or injected istio.io/rev=a, no webhook calls a; the pods stay on b; a's pilot-discovery stopped",
       async () => {
         check(ok2, "step 2 failed");
         const before = {

@@ -116,13 +116,23 @@ export const discoveryAddressOf = (revision: string) =>
 
 /** Who injected a pod, as the pod itself says. */
 export interface Injection {
-  /** The pod's istio.io/rev label (the injector sets its own revision). */
+  /** The istio.io/rev annotation the injector sets to its own revision. */
+  readonly annotation?: string;
+  /** The pod's istio.io/rev label, if any (the gateway chart's pods carry their tag). */
   readonly label?: string;
   /** The revision in the sidecar.istio.io/status annotation. */
   readonly status?: string;
   /** The injected proxy's discoveryAddress (PROXY_CONFIG env of istio-proxy). */
   readonly discoveryAddress?: string;
 }
+
+const parsed = (text: string | undefined): any => {
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return {};
+  }
+};
 
 export function injectionOf(pod: KubeObject): Injection {
   const proxy = [
@@ -132,26 +142,12 @@ export function injectionOf(pod: KubeObject): Injection {
   const proxyConfig = (proxy?.env ?? []).find(
     (e: any) => e.name === "PROXY_CONFIG",
   )?.value;
-  let discoveryAddress: string | undefined;
-  try {
-    discoveryAddress = proxyConfig
-      ? JSON.parse(proxyConfig).discoveryAddress
-      : undefined;
-  } catch {
-    discoveryAddress = undefined;
-  }
-  let status: string | undefined;
-  try {
-    status = JSON.parse(
-      pod.metadata.annotations?.["sidecar.istio.io/status"] ?? "{}",
-    ).revision;
-  } catch {
-    status = undefined;
-  }
   return {
+    annotation: pod.metadata.annotations?.["istio.io/rev"],
     label: pod.metadata.labels?.["istio.io/rev"],
-    status,
-    discoveryAddress,
+    status: parsed(pod.metadata.annotations?.["sidecar.istio.io/status"])
+      .revision,
+    discoveryAddress: parsed(proxyConfig).discoveryAddress,
   };
 }
 
@@ -160,13 +156,12 @@ const live = (list: KubeObject[]) =>
 
 /**
  * Every pod of the namespace was injected by `revision` and its proxy connects to that
- * revision's istiod: sidecar.istio.io/status and the discoveryAddress say so, and, for sidecars
- * (`labelled`), the pod's istio.io/rev label. No pod is terminating.
+ * revision's istiod: the injector's istio.io/rev annotation, sidecar.istio.io/status and the
+ * proxy's discoveryAddress say so. No pod is terminating.
  */
 export async function checkPodsOn(
   namespace: string,
   revision: string,
-  labelled: boolean,
 ): Promise<string> {
   const all = await pods(namespace);
   const gone = all.filter((p) => p.metadata.deletionTimestamp);
@@ -178,14 +173,14 @@ export async function checkPodsOn(
   for (const p of all) {
     const i = injectionOf(p);
     check(
-      i.status === revision &&
-        i.discoveryAddress === discoveryAddressOf(revision) &&
-        (!labelled || i.label === revision),
+      i.annotation === revision &&
+        i.status === revision &&
+        i.discoveryAddress === discoveryAddressOf(revision),
       `${namespace}/${p.metadata.name} is not on revision ${revision}: ${JSON.stringify(i)}`,
     );
   }
   const i = injectionOf(all[0]);
-  return `${all.length} pods of ${namespace} injected by ${revision} (istio.io/rev=${i.label}, status revision ${i.status}, discoveryAddress ${i.discoveryAddress})`;
+  return `${all.length} pods of ${namespace} injected by ${revision} (${JSON.stringify(i)})`;
 }
 
 /** name -> uid of the namespace's live pods: equal maps mean no pod was replaced. */
@@ -202,13 +197,18 @@ export async function podIdentities(
   );
 }
 
-/** Pods of any namespace labelled istio.io/rev=<revision>. */
-export async function podsLabelled(revision: string): Promise<string[]> {
-  return (
-    await kube.list(
-      `/api/v1/pods?labelSelector=${encodeURIComponent(`istio.io/rev=${revision}`)}`,
-    )
-  ).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+/** Pods of any namespace labelled, annotated or injected istio.io/rev=<revision>. */
+export async function podsOn(revision: string): Promise<string[]> {
+  return (await kube.list("/api/v1/pods"))
+    .filter((p) => {
+      const i = injectionOf(p);
+      return (
+        i.label === revision ||
+        i.annotation === revision ||
+        i.status === revision
+      );
+    })
+    .map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
 }
 
 /** The webhooks (mutating and validating) whose clientConfig calls `url`'s host:port. */
