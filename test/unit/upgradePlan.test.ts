@@ -289,6 +289,23 @@ describe("npm run upgrade: the plan", () => {
     );
   });
 
+  it("WHEN an upgrade was rolled back (prod moved back) THEN --to the old version removes the new revision", () => {
+    const back = {
+      version: "1.30.5",
+      revisions: { a: { version: "1.30.4" }, b: { version: "1.30.5" } },
+      tags: { prod: "a" },
+    };
+    const p = planUpgrade({ state: state(back), to: "1.30.4", inPlace: false });
+    assert.deepEqual(
+      p.steps.map((s) => s.done),
+      [true, true, true, false],
+    );
+    assert.deepEqual(p.steps[3].changes, [
+      set("istio.version", "1.30.4"),
+      rm("istio.revisions.b"),
+    ]);
+  });
+
   it("WHEN the target is a patch below the current one THEN it is planned with a note", () => {
     const p = planUpgrade({
       state: state({ version: "1.30.5" }),

@@ -86,10 +86,12 @@ export function parseUpgradeArgs(
   const revisionName = str("revision-name");
   if (
     revisionName !== undefined &&
-    (!REVISION.test(revisionName) || revisionName === "default")
+    (!REVISION.test(revisionName) ||
+      revisionName === "default" ||
+      /^[0-9]+$/.test(revisionName))
   ) {
     problems.push(
-      `--revision-name must be a DNS label other than "default": lowercase letters, digits and '-', at most 40 (got ${quote(revisionName)}); e.g. --revision-name 1-30-5`,
+      `--revision-name must be a DNS label other than "default", not all digits (pulumi config set --path would store a number): lowercase letters, digits and '-', at most 40 (got ${quote(revisionName)}); e.g. --revision-name 1-30-5`,
     );
   }
   const inPlace = flags.get("in-place") === true;
