@@ -7,10 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { Bookinfo, DeclaredServices, DemoApp } from "./components/apps";
 import {
   bookinfoPolicies,
+  checkCluster,
   isSecretConfig,
-  planGatewayApiCrds,
-  readInstalledGatewayApi,
   readRawConfig,
+  revisionsOutput,
   routingPolicyFor,
   validateConfig,
 } from "./components/config";
@@ -19,10 +19,7 @@ import {
   type DeclaredServiceOutput,
   forceApply,
   GATEWAY_HTTP_PORT,
-  gatewayApiVersionFor,
   gatewayPrincipal,
-  istioMinor,
-  needsGatewayApi,
   serviceHost,
 } from "./components/core";
 import {
@@ -37,24 +34,18 @@ const config = validateConfig(readRawConfig(project), (key) =>
   isSecretConfig(project, key),
 );
 
-// The Gateway API CRDs are the cluster's, not the stack's: read what the cluster has before any
-// change, and refuse (nothing deployed) a bundle older than the one the pinned Istio needs.
-let routing = config.routing;
-if (needsGatewayApi(config.istio.dataplane, routing.api)) {
-  const plan = planGatewayApiCrds(
-    routing,
-    gatewayApiVersionFor(config.istio.version),
-    istioMinor(config.istio.version),
-    readInstalledGatewayApi(process.env.SERVICE_MESH_KUBECTL ?? "kubectl"),
-  );
-  if (plan.action === "refuse") {
-    throw new pulumi.RunError(
-      `Gateway API CRDs (nothing was deployed): ${plan.reason}`,
-    );
-  }
-  pulumi.log.info(plan.note);
-  routing = { ...routing, gatewayApiCrds: plan.action };
+// What the cluster has (Gateway API CRDs, istiod), read before any change: a change it cannot
+// take is refused with nothing deployed (components/config/clusterChecks.ts).
+const cluster = checkCluster(
+  config,
+  process.env.SERVICE_MESH_KUBECTL ?? "kubectl",
+);
+if (cluster.refusal) {
+  throw new pulumi.RunError(cluster.refusal);
 }
+cluster.notes.forEach((n) => pulumi.log.info(n));
+cluster.warnings.forEach((w) => pulumi.log.warn(w));
+const routing = cluster.routing;
 
 // The stack's config owns every field it declares: a hand edit is undone by `pulumi up
 // --refresh`, and an object left behind by an interrupted `up` is taken back by the next one
@@ -260,6 +251,8 @@ export const services = Object.fromEntries(
 export const istioVersion = config.istio.version;
 /** sidecar or ambient. */
 export const dataplane = config.istio.dataplane;
+/** With istiod as revisions: versions, tags and each namespace's revision (undefined without). */
+export const istioRevisions = revisionsOutput(config);
 /** istio (VirtualService) or gateway-api (HTTPRoute). */
 export const routingApi = config.routing.api;
 export const appNamespace = config.appNamespace;

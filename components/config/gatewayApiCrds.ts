@@ -107,7 +107,7 @@ export function planGatewayApiCrds(
 /** Runs a command and returns its stdout; throws with its stderr on failure. */
 export type CommandRunner = (cmd: string, args: readonly string[]) => string;
 
-const runCommand: CommandRunner = (cmd, args) =>
+export const runCommand: CommandRunner = (cmd, args) =>
   execFileSync(cmd, args, {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],

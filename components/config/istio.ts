@@ -13,6 +13,7 @@ import {
   ISTIO_MINORS,
   RETIRED_ISTIO_LOCATIONS,
 } from "./istioReleases";
+import { type IstioRevision, validateRevisions } from "./istioRevisions";
 import { IMAGE_HUB, IMAGE_TAG, SEMVER } from "./patterns";
 import { type Fields, Section } from "./section";
 import { show } from "./show";
@@ -67,6 +68,17 @@ export interface IstioConfig {
   readonly platform?: IstioPlatform;
   /** Extra chart values per chart, merged under ours (ours win where both set a key). */
   readonly values: Readonly<Record<IstioChartName, Record<string, unknown>>>;
+  /**
+   * istiod as named revisions, a Helm release each (istioRevisions.ts); undefined: one
+   * revisionless istiod, as without this setting.
+   */
+  readonly revisions?: Readonly<Record<string, IstioRevision>>;
+  /** Revision tags: tag -> revision; `prod` is required with revisions. Defaults to none. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** The revision that validates Istio resources (base's defaultRevision). Defaults to tags.prod's. */
+  readonly defaultRevision?: string;
+  /** Namespace of the stack -> the tag or revision its pods follow. Defaults to `prod` for each. */
+  readonly namespaceTags: Readonly<Record<string, string>>;
 }
 
 export const ISTIO_DEFAULTS = {
@@ -106,6 +118,10 @@ export const ISTIO_DEFAULTS = {
   values: Object.fromEntries(
     ISTIO_CHARTS.map((chart) => [chart, {}]),
   ) as Record<IstioChartName, Record<string, unknown>>,
+  revisions: undefined as Record<string, IstioRevision> | undefined,
+  tags: {} as Record<string, string>,
+  defaultRevision: undefined as string | undefined,
+  namespaceTags: {} as Record<string, string>,
 };
 
 export function validateIstio(c: Checker, raw: unknown): IstioConfig {
@@ -117,6 +133,16 @@ export function validateIstio(c: Checker, raw: unknown): IstioConfig {
   knownMinor(c, "istio.version", version);
   const chartRepo = s.helmRepo("chartRepo");
   notRetired(c, "istio.chartRepo", chartRepo, ISTIO_CHART_REPO);
+  const dataplane = s.field("dataplane", (key, value, fallback) =>
+    c.oneOf(
+      key,
+      value,
+      DATAPLANES,
+      fallback,
+      "sidecar injects an Envoy into every app pod; ambient runs ztunnel per node and a waypoint per app namespace",
+    ),
+  );
+  const revisions = validateRevisions(c, s.raw, version, dataplane);
   const hub = s.string("hub", IMAGE_HUB);
   notRetired(c, "istio.hub", hub, ISTIO_HUB);
   return {
@@ -134,19 +160,15 @@ export function validateIstio(c: Checker, raw: unknown): IstioConfig {
     ),
     istiodResources: s.resources("istiodResources"),
     proxyResources: s.resources("proxyResources"),
-    dataplane: s.field("dataplane", (key, value, fallback) =>
-      c.oneOf(
-        key,
-        value,
-        DATAPLANES,
-        fallback,
-        "sidecar injects an Envoy into every app pod; ambient runs ztunnel per node and a waypoint per app namespace",
-      ),
-    ),
+    dataplane,
     ztunnelResources: s.resources("ztunnelResources"),
     waypointResources: s.resources("waypointResources"),
     platform: s.field("platform", (key, value) => platform(c, key, value)),
     values: chartValues(c, s.section("values")),
+    revisions: revisions.revisions,
+    tags: revisions.tags,
+    defaultRevision: revisions.defaultRevision,
+    namespaceTags: revisions.namespaceTags,
   } satisfies Fields<typeof ISTIO_DEFAULTS>;
 }
 

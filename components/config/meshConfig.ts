@@ -32,6 +32,8 @@ import {
   installedCharts,
 } from "./charts";
 import { type IstioConfig, ISTIO_DEFAULTS, validateIstio } from "./istio";
+import { labelledNamespaces } from "./istioInstalled";
+import { checkRevisionScope } from "./istioRevisions";
 import {
   OBSERVABILITY_DEFAULTS,
   type ObservabilityConfig,
@@ -51,6 +53,7 @@ import { EGRESS_DEFAULTS, type EgressConfig, validateEgress } from "./egress";
 import { checkModes } from "./modes";
 import type { Fields } from "./section";
 import {
+  checkSecrets,
   type DeclaredService,
   resolvePrincipals,
   stackIdentities,
@@ -252,6 +255,20 @@ export function validateConfig(
   checkChartDir(c, istio.chartDir, charts);
   checkUnusedChartValues(c, istio, charts);
   checkModes(c, raw, istio, routing, resilience, bookinfo, services);
+  checkRevisionScope(
+    c,
+    istio,
+    routing.api,
+    labelledNamespaces({
+      demo,
+      appNamespace,
+      bookinfo,
+      services,
+      externalNamespaces,
+      ingress,
+      egress,
+    }),
+  );
   const skipAwait = c.boolean("skipAwait", raw.skipAwait, DEFAULTS.skipAwait);
   c.throwIfAny();
   return {
@@ -271,25 +288,4 @@ export function validateConfig(
     egress,
     skipAwait,
   } satisfies Fields<typeof DEFAULTS>;
-}
-
-/** A {secret} environment value stored in plain text in the stack's file would not be one. */
-function checkSecrets(
-  c: Checker,
-  services: readonly DeclaredService[],
-  encrypted: boolean,
-): void {
-  if (encrypted) {
-    return;
-  }
-  for (const s of services) {
-    for (const [name, v] of Object.entries(s.env)) {
-      if ("secret" in v) {
-        const key = `services.${s.name}.env.${name}.secret`;
-        c.fail(
-          `${key} is stored in plain text in the stack's config file; store it encrypted with 'pulumi config set --secret --path ${key} <value>'`,
-        );
-      }
-    }
-  }
 }

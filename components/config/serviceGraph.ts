@@ -265,3 +265,24 @@ export function resolvePrincipals(
   }
   return [...result];
 }
+
+/** A {secret} environment value stored in plain text in the stack's file would not be one. */
+export function checkSecrets(
+  c: Checker,
+  services: readonly DeclaredService[],
+  encrypted: boolean,
+): void {
+  if (encrypted) {
+    return;
+  }
+  for (const s of services) {
+    for (const [name, v] of Object.entries(s.env)) {
+      if ("secret" in v) {
+        const key = `services.${s.name}.env.${name}.secret`;
+        c.fail(
+          `${key} is stored in plain text in the stack's config file; store it encrypted with 'pulumi config set --secret --path ${key} <value>'`,
+        );
+      }
+    }
+  }
+}

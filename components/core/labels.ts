@@ -1,7 +1,7 @@
 // Labels and annotations shared by the components and checked by the tests. Selectors are always
 // built from these functions, never spelled out twice, so a selector cannot drift from the pod
 // labels.
-import type { Dataplane } from "./mesh";
+import type { Dataplane, Mesh } from "./mesh";
 import type { VersionMetrics } from "./serviceOutput";
 
 /** Labels on every pod of one version of a service; Istio's telemetry and subsets read both. */
@@ -34,9 +34,14 @@ export function subsetLabels(version: string): Record<string, string> {
   return { version };
 }
 
-/** Namespace labels that turn on istiod's sidecar injection for every pod in it. */
-export function injectionLabels(): Record<string, string> {
-  return { "istio-injection": "enabled" };
+/**
+ * Namespace labels that turn on istiod's sidecar injection for every pod in it; with istiod as
+ * revisions, `revisionTag` names the tag (istio.io/rev) instead.
+ */
+export function injectionLabels(revisionTag?: string): Record<string, string> {
+  return revisionTag === undefined
+    ? { "istio-injection": "enabled" }
+    : revisionLabels(revisionTag);
 }
 
 /**
@@ -53,12 +58,40 @@ export function ambientLabels(waypoint: string): Record<string, string> {
   };
 }
 
-/** The mesh membership labels of an application namespace in `dataplane` mode. */
+/**
+ * Namespace labels that have the tag's (or revision's) istiod inject every pod in it, with
+ * istiod as revisions. No istio-injection label: it would win over istio.io/rev.
+ */
+export function revisionLabels(tag: string): Record<string, string> {
+  return { "istio.io/rev": tag };
+}
+
+/**
+ * The mesh membership labels of an application namespace in `dataplane` mode; with sidecars and
+ * istiod as revisions, `revisionTag` (the namespace's istio.io/rev) replaces istio-injection.
+ */
 export function meshNamespaceLabels(
   dataplane: Dataplane,
   waypoint: string,
+  revisionTag?: string,
 ): Record<string, string> {
-  return dataplane === "ambient" ? ambientLabels(waypoint) : injectionLabels();
+  if (dataplane === "ambient") {
+    return ambientLabels(waypoint);
+  }
+  return injectionLabels(revisionTag);
+}
+
+/**
+ * Pod template annotations recording the istiod revision that injects the pods (istiod as
+ * revisions; none otherwise). Moving a tag relabels nothing in the pod; this annotation changes
+ * and rolls the Deployment, so its pods come back injected by the new revision.
+ */
+export function revisionAnnotations(
+  revision: string | undefined,
+): Record<string, string> | undefined {
+  return revision === undefined
+    ? undefined
+    : { "service-mesh/istio-revision": revision };
 }
 
 /**
@@ -149,4 +182,19 @@ export function canonicalIdentity(
     };
   }
   return { service, revision };
+}
+
+/**
+ * The pod template annotations of an application Deployment in `namespace`: the data plane its
+ * pods were made for (ambient), or the revision that injects them (istiod as revisions); a change
+ * of either rolls the pods. None otherwise.
+ */
+export function meshPodAnnotations(
+  mesh: Mesh,
+  namespace: string,
+): Record<string, string> | undefined {
+  return (
+    dataplaneAnnotations(mesh.dataplane) ??
+    revisionAnnotations(mesh.revisions?.revisionOf(namespace))
+  );
 }

@@ -40,6 +40,20 @@ export interface Mesh {
   readonly routingApi: RoutingApi;
   /** When true, nothing waits for readiness (Helm releases, Deployments, Services). */
   readonly skipAwait: boolean;
+  /**
+   * Which istiod revision injects each namespace's pods, when istiod runs as revisions
+   * (istio.revisions); undefined for the one revisionless istiod. Then `dataPlane` is the revision
+   * tags' webhooks, which wait for every revision's release.
+   */
+  readonly revisions?: MeshRevisions;
+}
+
+/** Where a namespace's pods are injected from, with istiod as revisions. */
+export interface MeshRevisions {
+  /** The namespace's istio.io/rev label: the tag it follows (or a revision it names). */
+  labelOf(namespace: string): string;
+  /** The revision that tag resolves to: the pods' template records it, so a move rolls them. */
+  revisionOf(namespace: string): string;
 }
 
 /** True when the stack needs the Gateway API CRDs: waypoints are Gateway API Gateways. */
@@ -48,4 +62,25 @@ export function needsGatewayApi(
   routingApi: RoutingApi,
 ): boolean {
   return dataplane === "ambient" || routingApi === "gateway-api";
+}
+
+/** The tag a gateway chart's pods follow and its revision, with istiod as revisions. */
+export function gatewayRevision(
+  mesh: Mesh,
+  namespace: string,
+): { tag: string; revision: string } | undefined {
+  return mesh.revisions
+    ? {
+        tag: mesh.revisions.labelOf(namespace),
+        revision: mesh.revisions.revisionOf(namespace),
+      }
+    : undefined;
+}
+
+/**
+ * What a gateway chart's release waits for: its pods are completed by the injector, istiod's
+ * (the revision tags' webhooks, with istiod as revisions).
+ */
+export function gatewayInjector(mesh: Mesh): pulumi.Resource {
+  return mesh.revisions ? mesh.dataPlane : mesh.istiod;
 }

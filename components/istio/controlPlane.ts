@@ -11,15 +11,25 @@ import {
   type MtlsMode,
   needsGatewayApi,
 } from "../core";
-import type { IstioChartName, IstioConfig, RoutingConfig } from "../config";
+import {
+  type IstioChartName,
+  type IstioConfig,
+  namespaceTag,
+  resolveRevision,
+  type RoutingConfig,
+} from "../config";
 import {
   baseValues,
   cniValues,
   istioChartSource,
   istiodValues,
   peerAuthenticationSpec,
+  revisionConfig,
+  revisionRelease,
+  withRevision,
   ztunnelValues,
 } from "../specs";
+import { RevisionTags } from "./revisionTags";
 
 export interface IstioControlPlaneArgs {
   /** Chart source, images, istiod sizing and the data plane mode (validated config). */
@@ -60,8 +70,15 @@ export class IstioControlPlane extends pulumi.ComponentResource {
   readonly namespace: k8s.core.v1.Namespace;
   /** The `base` release; its completion means the Istio CRDs are registered. */
   readonly base: k8s.helm.v3.Release;
-  /** The `istiod` release; its completion means the injection webhook is in place. */
+  /**
+   * The `istiod` release; its completion means the injection webhook is in place. With istiod
+   * as revisions, the default revision's release.
+   */
   readonly istiod: k8s.helm.v3.Release;
+  /** With istiod as revisions (istio.revisions): the release `istiod-<revision>` of each. */
+  readonly revisionReleases: Record<string, k8s.helm.v3.Release> = {};
+  /** With istiod as revisions: the revision tags' webhooks, parented by one component. */
+  readonly revisionTags?: RevisionTags;
   /** The istio-cni release, when enabled or in ambient. */
   readonly cni?: k8s.helm.v3.Release;
   /** The ztunnel release, in ambient. */
@@ -85,13 +102,15 @@ export class IstioControlPlane extends pulumi.ComponentResource {
       releaseName: string,
       values: object,
       dependsOn: pulumi.Resource[],
+      istio: IstioConfig = args.istio,
+      suffix: string = chart,
     ) =>
       chartRelease(
-        `${name}-${chart}`,
+        `${name}-${suffix}`,
         {
           releaseName,
           namespace: ISTIO_NAMESPACE,
-          source: istioChartSource(args.istio, chart),
+          source: istioChartSource(istio, chart),
           values,
           skipAwait,
           timeoutSeconds: args.timeoutSeconds,
@@ -137,18 +156,38 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     const ambient = dataplane === "ambient";
     const cni = ambient || (args.cni ?? false);
     const tracing = args.tracing ?? false;
-    const istiodValuesOf = () =>
+    const istiodValuesOf = (istio: IstioConfig = args.istio) =>
       istiodValues(
-        args.istio,
+        istio,
         cni,
         tracing,
         routing.api,
         args.registryOnly ?? false,
       );
+    const revisions = args.istio.revisions;
+    // One revisionless istiod, or (istio.revisions) a release per revision beside each other,
+    // as Istio's canary upgrade runs them; `istiod` is then the default revision's.
+    const istiodRelease = (dependsOn: pulumi.Resource[]) => {
+      if (!revisions) {
+        return release("istiod", "istiod", istiodValuesOf(), dependsOn);
+      }
+      for (const [rev, r] of Object.entries(revisions)) {
+        const istio = revisionConfig(args.istio, r);
+        this.revisionReleases[rev] = release(
+          "istiod",
+          revisionRelease(rev),
+          withRevision(istiodValuesOf(istio), rev),
+          dependsOn,
+          istio,
+          revisionRelease(rev),
+        );
+      }
+      return this.revisionReleases[args.istio.defaultRevision!];
+    };
     if (ambient) {
       // Istio's Helm guide for ambient: istiod, then the CNI node agent, then ztunnel, which
       // gets its certificates and config from istiod.
-      this.istiod = release("istiod", "istiod", istiodValuesOf(), [
+      this.istiod = istiodRelease([
         this.base,
         ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : []),
       ]);
@@ -166,11 +205,21 @@ export class IstioControlPlane extends pulumi.ComponentResource {
       }
       // istiod's validating webhook and deployment reference the CRDs that base installs; with
       // CNI, the node agent must be in place before istiod injects pods that rely on it.
-      this.istiod = release("istiod", "istiod", istiodValuesOf(), [
+      this.istiod = istiodRelease([
         this.base,
         ...(this.cni ? [this.cni] : []),
         ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : []),
       ]);
+    }
+    if (revisions) {
+      this.revisionTags = new RevisionTags(
+        `${name}-tags`,
+        {
+          istio: args.istio,
+          releases: Object.values(this.revisionReleases),
+        },
+        { parent: this },
+      );
     }
 
     this.peerAuthentication = istioResource(
@@ -188,16 +237,27 @@ export class IstioControlPlane extends pulumi.ComponentResource {
       istiod: this.istiod,
       // Sidecar: the injection webhook fails closed. Ambient: a pod started before the CNI
       // agent and ztunnel run is not captured until they do.
-      dataPlane: this.ztunnel ?? this.istiod,
+      // With revisions, the tags' webhooks, which wait for every revision's release.
+      dataPlane: this.ztunnel ?? this.revisionTags ?? this.istiod,
       gatewayApiCrds: this.gatewayApiCrds,
       rootNamespace: this.namespace,
       dataplane,
       routingApi: routing.api,
       skipAwait,
+      ...(revisions
+        ? {
+            revisions: {
+              labelOf: (ns: string) => namespaceTag(args.istio, ns),
+              revisionOf: (ns: string) =>
+                resolveRevision(args.istio, namespaceTag(args.istio, ns)),
+            },
+          }
+        : {}),
     };
 
     this.registerOutputs({
       base: this.base.status,
+      ...(revisions ? { revisions: Object.keys(revisions) } : {}),
       istiod: this.istiod.status,
       dataplane,
       routingApi: routing.api,

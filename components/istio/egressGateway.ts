@@ -9,6 +9,8 @@ import {
   EGRESS_GATEWAY_RELEASE,
   gatewayApiResource,
   gatewayPodLabels,
+  gatewayInjector,
+  gatewayRevision,
   injectionLabels,
   ISTIO_NAMESPACE,
   istioResource,
@@ -91,7 +93,7 @@ export class EgressGateway extends pulumi.ComponentResource {
           // waypoint serves every ServiceEntry of the namespace.
           labels: ambient
             ? meshNamespaceLabels("ambient", WAYPOINT_NAME)
-            : injectionLabels(),
+            : injectionLabels(mesh.revisions?.labelOf(ns)),
         },
       },
       { parent: this },
@@ -162,11 +164,13 @@ export class EgressGateway extends pulumi.ComponentResource {
               port: h.port,
             })),
             !egress.networkPolicies,
+            gatewayRevision(mesh, ns),
           ),
           skipAwait: mesh.skipAwait,
         },
-        // The gateway pods use `image: auto` and are completed by istiod's injector.
-        { parent: this, dependsOn: [this.namespace, mesh.istiod] },
+        // The gateway pods use `image: auto` and are completed by istiod's injector (with
+        // revisions, by their tag's).
+        { parent: this, dependsOn: [this.namespace, gatewayInjector(mesh)] },
       );
       resource(
         EGRESS_GATEWAY_NAME,

@@ -12,6 +12,8 @@ import {
   gatewayPodLabels,
   INGRESS_GATEWAY_NAME,
   ingressServiceName,
+  gatewayInjector,
+  gatewayRevision,
   injectionLabels,
   istioResource,
   type IstioKind,
@@ -94,7 +96,12 @@ export class IngressGateway extends pulumi.ComponentResource {
     // marked istio-injection=disabled would leave them without a proxy).
     const ns = new k8s.core.v1.Namespace(
       `${name}-ns`,
-      { metadata: { name: args.namespace, labels: injectionLabels() } },
+      {
+        metadata: {
+          name: args.namespace,
+          labels: injectionLabels(mesh.revisions?.labelOf(args.namespace)),
+        },
+      },
       { parent: this },
     );
 
@@ -157,11 +164,19 @@ export class IngressGateway extends pulumi.ComponentResource {
           releaseName: GATEWAY_RELEASE,
           namespace: args.namespace,
           source: istioChartSource(args.istio, "gateway"),
-          values: gatewayValues(args.istio, args.serviceType, GATEWAY_RELEASE),
+          values: gatewayValues(
+            args.istio,
+            args.serviceType,
+            GATEWAY_RELEASE,
+            undefined,
+            undefined,
+            gatewayRevision(mesh, args.namespace),
+          ),
           skipAwait: mesh.skipAwait,
         },
-        // The gateway pods use `image: auto` and are completed by istiod's injector.
-        { parent: this, dependsOn: [ns, mesh.istiod] },
+        // The gateway pods use `image: auto` and are completed by istiod's injector (with
+        // revisions, by their tag's).
+        { parent: this, dependsOn: [ns, gatewayInjector(mesh)] },
       );
       this.gateway = resource(
         "gw",

@@ -8,6 +8,7 @@ export * from "./istioValues";
 export * from "./mergeValues";
 export * from "./networkPolicy";
 export * from "./rateLimit";
+export * from "./revisions";
 export * from "./routing";
 export * from "./security";
 export * from "./tracing";

@@ -5,6 +5,7 @@ import {
   type ChartSource,
   ISTIO_NAMESPACE,
   needsGatewayApi,
+  revisionAnnotations,
   type RoutingApi,
   type Quantities,
   type Resources,
@@ -55,6 +56,8 @@ function globalValues(istio: IstioConfig): GlobalValues {
 
 export interface BaseValues {
   readonly global: GlobalValues & { readonly enableReaderRBAC: boolean };
+  /** With istiod as revisions: the one whose webhook validates Istio resources. */
+  readonly defaultRevision?: string;
 }
 
 /**
@@ -65,6 +68,10 @@ export interface BaseValues {
 export function baseValues(istio: IstioConfig): ChartValues<BaseValues> {
   return mergeValues(istio.values.base, {
     global: { ...globalValues(istio), enableReaderRBAC: false },
+    // The default validator (istiod-default-validator) calls this revision's istiod.
+    ...(istio.revisions && istio.defaultRevision
+      ? { defaultRevision: istio.defaultRevision }
+      : {}),
   });
 }
 
@@ -179,6 +186,9 @@ export interface GatewayValues {
   readonly replicaCount: number;
   readonly autoscaling: { readonly enabled: boolean };
   readonly resources: Resources;
+  /** The tag (istio.io/rev) the gateway's pods follow, with istiod as revisions. */
+  readonly revision?: string;
+  readonly podAnnotations?: Readonly<Record<string, string>>;
 }
 
 export interface GatewayServicePort {
@@ -201,8 +211,19 @@ export function gatewayValues(
    * own policy limits where the gateway may connect.
    */
   chartNetworkPolicy = true,
+  /**
+   * With istiod as revisions: the tag the gateway's pods follow (their istio.io/rev) and the
+   * revision it resolves to, recorded on the pod template so a move rolls them. Defaults to none.
+   */
+  revision?: { readonly tag: string; readonly revision: string },
 ): ChartValues<GatewayValues> {
   return mergeValues(istio.values.gateway, {
+    ...(revision
+      ? {
+          revision: revision.tag,
+          podAnnotations: revisionAnnotations(revision.revision),
+        }
+      : {}),
     global: {
       ...globalValues(istio),
       networkPolicy: { enabled: chartNetworkPolicy },

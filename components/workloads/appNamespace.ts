@@ -59,7 +59,11 @@ export class AppNamespace extends pulumi.ComponentResource {
         metadata: {
           name: args.name,
           labels: {
-            ...meshNamespaceLabels(mesh.dataplane, WAYPOINT_NAME),
+            ...meshNamespaceLabels(
+              mesh.dataplane,
+              WAYPOINT_NAME,
+              mesh.revisions?.labelOf(args.name),
+            ),
             ...podSecurityLabels(args.restricted ?? false),
           },
         },

@@ -2,10 +2,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  dataplaneAnnotations,
   DEFAULT_ROUTING_POLICY,
   istioResource,
   type Mesh,
+  meshPodAnnotations,
   commonLabels,
   podLabels,
   principal,
@@ -211,7 +211,7 @@ export class VersionedService extends pulumi.ComponentResource {
             metadata: meta(`${name}-${version}`, labels),
             spec: deploymentSpec({
               selector: labels,
-              podAnnotations: dataplaneAnnotations(mesh.dataplane),
+              podAnnotations: meshPodAnnotations(mesh, args.namespace),
               replicas,
               maxSurge: spread ? args.maxSurge : undefined,
               pod: hardenedPodSpec(name, name, workload(version)),

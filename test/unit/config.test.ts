@@ -160,7 +160,7 @@ const otherBad: Array<[string, Record<string, unknown>, string]> = [
   [
     "a misspelt istio field",
     { ...DEV_CONFIG, istio: { hubb: "x" } },
-    'istio.hubb is not a known setting (got "x"); known fields of istio: version, chartRepo, chartDir, hub, tag, istiodResources, proxyResources, dataplane, ztunnelResources, waypointResources, platform, values',
+    'istio.hubb is not a known setting (got "x"); known fields of istio: version, chartRepo, chartDir, hub, tag, istiodResources, proxyResources, dataplane, ztunnelResources, waypointResources, platform, values, revisions, tags, defaultRevision, namespaceTags',
   ],
 ];
 
