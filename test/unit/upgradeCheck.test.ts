@@ -171,6 +171,29 @@ describe("npm run upgrade: the check's judgement", () => {
     assert.deepEqual(remove.gone, ["istiod-1-30-4"]);
   });
 
+  it("WHEN a revision's injector is served from istiodRemote.injectionURL (the test bed) THEN no Deployment is expected for it", () => {
+    const p = planUpgrade({
+      state: state({
+        version: "1.30.4",
+        revisions: {
+          a: {
+            version: "1.30.4",
+            values: {
+              istiodRemote: { injectionURL: "https://127.0.0.1:1/inject" },
+            },
+          },
+        },
+        tags: { prod: "a" },
+      }),
+      to: "1.30.5",
+      inPlace: false,
+      revisionName: "b",
+    });
+    const e = expectationFor(p.steps[1], "1.30.5", { appNamespace: "demo" });
+    assert.deepEqual(e.istiod, [{ name: "istiod-b", version: "1.30.5" }]);
+    assert.deepEqual(expectationFor(p.steps[3], "1.30.5", {}).gone, []);
+  });
+
   it("WHEN in place THEN istiod must run the new release and pods stay on revision default", () => {
     const p = planUpgrade({
       state: state({ version: "1.30.4", namespaceTags: { shop: "prod" } }),

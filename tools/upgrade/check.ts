@@ -26,18 +26,26 @@ export interface Expectation {
   readonly namespaces: Readonly<Record<string, string | null>>;
 }
 
-/** The istiod Deployments a state runs: istiod-<rev> per revision, or istiod. */
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A revision whose injector is served from elsewhere (istiodRemote.injectionURL: the test bed). */
+const remote = (values: Record<string, unknown> | undefined) => {
+  const r = values?.istiodRemote;
+  return isMap(r) && typeof r.injectionURL === "string";
+};
+
+/**
+ * The istiod Deployments a state runs: istiod-<rev> per revision, or istiod. A revision injected
+ * from istiodRemote.injectionURL runs its istiod outside the cluster: no Deployment to check.
+ */
 function istiodOf(s: IstioState, fallback: string) {
   return s.revisions === undefined
     ? [{ name: "istiod", version: s.version ?? fallback }]
-    : Object.entries(s.revisions).map(([rev, r]) => ({
-        name: `istiod-${rev}`,
-        version: r.version,
-      }));
+    : Object.entries(s.revisions)
+        .filter(([, r]) => !remote(r.values))
+        .map(([rev, r]) => ({ name: `istiod-${rev}`, version: r.version }));
 }
-
-const isMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * What must hold after `step`: from the stack's outputs (istioRevisions.namespaces, the lead's
