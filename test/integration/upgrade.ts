@@ -228,7 +228,9 @@ async function leftOf(r: RevisionIstiod): Promise<string[]> {
     left.push(...labelled.map((w) => `${kind}/${w.metadata.name} (labelled)`));
   }
   left.push(
-    ...(await webhooksCalling(r.injectURL)).map((w) => `${w} calls ${rev}`),
+    ...(await webhooksCalling(r.injectURL, true)).map(
+      (w) => `${w} calls ${rev}`,
+    ),
   );
   const releases = await kube.list(
     `/api/v1/namespaces/istio-system/secrets?labelSelector=${encodeURIComponent(`owner=helm,name=istiod-${rev}`)}`,
@@ -260,7 +262,7 @@ async function canaryScenarios(workDir: string): Promise<void> {
   let ok = false;
   try {
     ok = await step(
-      "37. canary upgrade step 0, revisions {a}, tag prod -> a: up from nothing; every demo pod and the ingress gateway injected by a (annotation istio.io/rev=a, sidecar.istio.io/status, discoveryAddress istiod-a); mesh-demo labelled istio.io/rev=prod without istio-injection; the tag webhook calls a; a's xDS for the demo: backend 80/20 with timeout and retries, Istio mTLS, RBAC as the policy table",
+      "37. canary upgrade step 0, revisions {a}, tag prod -> a: up from nothing; every demo pod and the ingress gateway injected by a (annotation istio.io/rev=a, sidecar.istio.io/status, discoveryAddress istiod-a); mesh-demo labelled istio.io/rev=prod without istio-injection; the tag webhook and the default validator call a; a's xDS for the demo: backend 80/20 with timeout and retries, Istio mTLS, RBAC as the policy table",
       async () => {
         a = armRevision("a");
         await setAll(stack, [
@@ -275,6 +277,11 @@ async function canaryScenarios(workDir: string): Promise<void> {
         await remember();
         waitRevision("a");
         log(await checkTagOn(a));
+        const validators = await webhooksCalling(a.validateURL);
+        check(
+          validators.some((w) => w.includes("istiod-default-validator")),
+          `the default validator does not call a (a's /validate is called by ${validators.join(", ") || "nothing"})`,
+        );
         const labels = await namespaceLabels(DEMO);
         check(
           labels["istio.io/rev"] === "prod" &&
@@ -373,7 +380,7 @@ async function canaryScenarios(workDir: string): Promise<void> {
       },
     );
     await step(
-      "41. canary upgrade step 3, defaultRevision b, revision a removed, the default validator on b: no webhook, Service, Deployment, ConfigMap or Helm release of a, no pod labelled, annotated or injected istio.io/rev=a, no webhook calls a; the pods stay on b; a's pilot-discovery stopped",
+      "41. canary upgrade step 3, defaultRevision b, revision a removed, the default validator on b (base updated before a's release is deleted): no webhook, Service, Deployment, ConfigMap or Helm release of a, no pod labelled, annotated or injected istio.io/rev=a, no webhook calls a; the pods stay on b; a's pilot-discovery stopped",
       async () => {
         check(ok2, "step 2 failed");
         const before = {
@@ -385,14 +392,37 @@ async function canaryScenarios(workDir: string): Promise<void> {
           ...validatorConfig(b!),
         ]);
         await stack.removeConfig("istio.revisions.a", true);
-        await upStep(stack, "upgrade step 3");
+        const events = await upStep(stack, "upgrade step 3");
         await remember();
+        const changes = changesOf(events);
+        log(`step 3 changes: ${JSON.stringify(changes)}`);
+        // Istio's order: the default validator moves to b (base), then a's release goes.
+        const at = (
+          kind: "resourcePreEvent" | "resOutputsEvent",
+          op: string,
+          name: string,
+        ) =>
+          events.find(
+            (e) =>
+              e[kind]?.metadata.op === op &&
+              e[kind]?.metadata.urn.endsWith(`::${name}`),
+          )?.sequence;
+        const baseDone = at("resOutputsEvent", "update", "istio-base");
+        const aGoes = at("resourcePreEvent", "delete", "istio-istiod-a");
+        check(
+          baseDone !== undefined && aGoes !== undefined && baseDone < aGoes,
+          `expected the base release updated (event ${baseDone}) before istiod-a's release is deleted (event ${aGoes})`,
+        );
+        log(
+          `base updated (event ${baseDone}) before istiod-a's release deleted (event ${aGoes})`,
+        );
         const left = await leftOf(a!);
         check(left.length === 0, `left of revision a: ${left.join(", ")}`);
         const validator = await webhooksCalling(b!.validateURL);
         check(
-          validator.some((w) => w.includes("istiod-default-validator")),
-          `the default validator does not call b (b's validate URL is called by ${validator.join(", ") || "nothing"})`,
+          validator.length === 2 &&
+            validator.some((w) => w.includes("istiod-default-validator")),
+          `expected istiod-default-validator and b's own validator to call b's /validate; it is called by ${validator.join(", ") || "nothing"}`,
         );
         log(`b's /validate is called by ${validator.join(", ")}`);
         stopRevision("a");

@@ -211,8 +211,14 @@ export async function podsOn(revision: string): Promise<string[]> {
     .map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
 }
 
-/** The webhooks (mutating and validating) whose clientConfig calls `url`'s host:port. */
-export async function webhooksCalling(url: string): Promise<string[]> {
+/**
+ * The webhooks (mutating and validating) whose clientConfig calls `url` (exactly), or, with
+ * `anyPath`, anything on its host:port (the istiod behind it).
+ */
+export async function webhooksCalling(
+  url: string,
+  anyPath = false,
+): Promise<string[]> {
   const hostPort = new URL(url).host;
   const out: string[] = [];
   for (const kind of [
@@ -224,7 +230,7 @@ export async function webhooksCalling(url: string): Promise<string[]> {
     )) {
       for (const h of w.webhooks ?? []) {
         const u = h.clientConfig?.url;
-        if (u && new URL(u).host === hostPort) {
+        if (u && (anyPath ? new URL(u).host === hostPort : u === url)) {
           out.push(`${kind}/${w.metadata.name}[${h.name}]`);
         }
       }
