@@ -89,7 +89,7 @@ describe("npm run upgrade: the command line", () => {
       "--to is required: name the Istio release to upgrade to, e.g. --to 1.30.5",
       '--step must be a whole number from 1 to 4 (got "5"); e.g. --step 1',
       "--step 5 and --all both given: give --step N for one step, or --all for every step not done yet",
-      `--revision-name must be a DNS label other than "default", not all digits (pulumi config set --path would store a number): lowercase letters, digits and '-', at most 40 (got "Default_1"); e.g. --revision-name 1-30-5`,
+      `--revision-name must be a DNS label other than "default", not all digits (pulumi config set --path would store a number): lowercase letters, digits and '-', at most 30 (got "Default_1"); e.g. --revision-name 1-30-5`,
       '--check-timeout must be a whole number from 1 to 86400 (got "0"); e.g. --check-timeout 300',
     ]);
     assert.match(

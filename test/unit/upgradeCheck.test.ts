@@ -196,7 +196,7 @@ describe("npm run upgrade: the check's judgement", () => {
 
   it("WHEN in place THEN istiod must run the new release and pods stay on revision default", () => {
     const p = planUpgrade({
-      state: state({ version: "1.30.4", namespaceTags: { shop: "prod" } }),
+      state: state({ version: "1.30.4" }),
       to: "1.30.5",
       inPlace: true,
     });
@@ -205,7 +205,7 @@ describe("npm run upgrade: the check's judgement", () => {
       {
         istiod: [{ name: "istiod", version: "1.30.5" }],
         gone: [],
-        namespaces: { demo: "default", shop: "default" },
+        namespaces: { demo: "default" },
       },
     );
   });

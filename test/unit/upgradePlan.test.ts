@@ -3,6 +3,7 @@
 // config commands themselves: applied to the stack's config (Pulumi's --path semantics, simulated)
 // they give each step's state, and the rollback commands give the state before.
 import * as assert from "node:assert/strict";
+import { validateConfig } from "../../components/config";
 import { planUpgrade, type PlanInput } from "../../tools/upgrade/plan";
 import { formatPlan } from "../../tools/upgrade/print";
 import {
@@ -115,11 +116,8 @@ describe("npm run upgrade: the plan", () => {
     assert.match(text, /alternative: in place \(--in-place\), 1 step:/);
   });
 
-  it("WHEN each canary step's commands are applied in turn THEN the config is that step's state, and its rollback gives the one before", () => {
-    let istio: Json = {
-      version: "1.30.4",
-      namespaceTags: { bookinfo: "prod" },
-    };
+  it("WHEN each canary step's commands are applied in turn THEN the config is that step's state, valid for the stack, and its rollback gives the one before", () => {
+    let istio: Json = { version: "1.30.4" };
     const p = planUpgrade({
       state: state(istio),
       to: "1.31.1",
@@ -127,6 +125,7 @@ describe("npm run upgrade: the plan", () => {
     });
     for (const s of p.steps) {
       const next = applyChanges(istio, s.changes);
+      validateConfig({ canary: { weights: { v1: 100 } }, istio: next }); // the stack's own validation takes every step
       assert.deepEqual(state(next), s.after, `step ${s.index}`);
       assert.deepEqual(
         state(applyChanges(next, s.rollback)),
@@ -156,7 +155,6 @@ describe("npm run upgrade: the plan", () => {
     }
     assert.deepEqual(istio, {
       version: "1.31.1",
-      namespaceTags: { bookinfo: "prod" },
       revisions: { "1-31-1": { version: "1.31.1" } },
       tags: { prod: "1-31-1" },
     });
@@ -213,7 +211,7 @@ describe("npm run upgrade: the plan", () => {
       },
       tags: { prod: "blue", canary: "blue" },
       defaultRevision: "blue",
-      namespaceTags: { bookinfo: "canary", legacy: "blue" },
+      namespaceTags: { bookinfo: "canary", "mesh-demo": "blue" },
     };
     const p = planUpgrade({
       state: state(istio),
@@ -221,6 +219,15 @@ describe("npm run upgrade: the plan", () => {
       inPlace: false,
       revisionName: "green",
     });
+    let at: Json = istio;
+    for (const s of p.steps) {
+      at = applyChanges(at, s.changes);
+      validateConfig({
+        canary: { weights: { v1: 100 } },
+        bookinfo: { enabled: true },
+        istio: at,
+      });
+    }
     assert.equal(p.steps[0].done, true);
     assert.deepEqual(p.steps[1].changes, [
       set("istio.version", "1.30.5"),
@@ -237,7 +244,7 @@ describe("npm run upgrade: the plan", () => {
     );
     assert.deepEqual(p.steps[2].changes, [
       set("istio.tags.prod", "green"),
-      set("istio.namespaceTags.legacy", "green"),
+      set("istio.namespaceTags.mesh-demo", "green"),
     ]);
     assert.deepEqual(p.steps[3].changes, [
       rm("istio.revisions.blue"),

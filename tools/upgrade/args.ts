@@ -43,8 +43,8 @@ export interface UpgradeOptions {
 
 /** A stack name as Pulumi accepts it: `name`, `org/name` or `org/project/name`. */
 const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
-/** A revision name: a DNS label short enough for istiod-<rev> and istio-sidecar-injector-<rev>. */
-const REVISION = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
+/** A revision name as istio.revisions takes it: a DNS label of at most 30 (istio-sidecar-injector-<rev>). */
+const REVISION = /^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$/;
 
 /** Parses the upgrade's argv (without node and the script); throws UsageError listing every problem. */
 export function parseUpgradeArgs(
@@ -91,7 +91,7 @@ export function parseUpgradeArgs(
       /^[0-9]+$/.test(revisionName))
   ) {
     problems.push(
-      `--revision-name must be a DNS label other than "default", not all digits (pulumi config set --path would store a number): lowercase letters, digits and '-', at most 40 (got ${quote(revisionName)}); e.g. --revision-name 1-30-5`,
+      `--revision-name must be a DNS label other than "default", not all digits (pulumi config set --path would store a number): lowercase letters, digits and '-', at most 30 (got ${quote(revisionName)}); e.g. --revision-name 1-30-5`,
     );
   }
   const inPlace = flags.get("in-place") === true;
