@@ -251,8 +251,8 @@ export const services = Object.fromEntries(
 export const istioVersion = config.istio.version;
 /** sidecar or ambient. */
 export const dataplane = config.istio.dataplane;
-/** With istiod as revisions: versions, tags and each namespace's revision (undefined without). */
-export const istioRevisions = revisionsOutput(config);
+/** With istiod as revisions: versions, tags and each namespace's revision (null without). */
+export const istioRevisions = revisionsOutput(config) ?? null;
 /** istio (VirtualService) or gateway-api (HTTPRoute). */
 export const routingApi = config.routing.api;
 export const appNamespace = config.appNamespace;

@@ -334,6 +334,16 @@ describe("istiod as revisions: each step of the upgrade changes exactly what it 
   });
 });
 
+describe("istiod as revisions: the canary property during an upgrade", () => {
+  it("WHEN the backend's weights shift while two revisions run THEN exactly its VirtualService changes", async () => {
+    const shifted = { ...STEP1, canary: { weights: { v1: 50, v2: 50 } } };
+    assert.deepStrictEqual(
+      changedInputs(await rendered(STEP1), await rendered(shifted)),
+      ["kubernetes:networking.istio.io/v1:VirtualService::backend-vs"],
+    );
+  });
+});
+
 describe("istiod as revisions: what the cluster runs refuses a change", () => {
   const installed = (
     istiods: InstalledIstio["istiods"],
