@@ -262,9 +262,17 @@ start_istiod() {
   INJECTOR=unknown
   if ours "$ME" >/dev/null; then log "pilot-discovery already running (pid $(ours "$ME"))"; return 0; fi
   [ -f "$DIR/kubeconfig" ] || die "$DIR/kubeconfig not found (kube-up.sh $DIR)"
-  local p
+  # Its own ports again (a restart): only a listener is in the way. The connections of the
+  # pilot-discovery just stopped linger in TIME_WAIT on the same local ports for a minute, and
+  # do not stop a new listener from binding (Go sets SO_REUSEADDR); give a listener that is
+  # still going away 15 s.
+  local p t
   for p in "$GRPC" "$SECURE" "$HTTP" "$HTTPS" "$MON"; do
-    port_free "$p" || die "port 127.0.0.1:$p of $ENVF is in use; stop its user or delete $ENVF (new ports mean new chart values)"
+    t=$(( SECONDS + 15 ))
+    while port_listened "$p"; do
+      [ $SECONDS -lt $t ] || die "port 127.0.0.1:$p of $ENVF has a listener; stop it or delete $ENVF (new ports mean new chart values)"
+      sleep 0.5
+    done
   done
   k get namespace "$NS" >/dev/null 2>&1 \
     || die "namespace $NS does not exist: istiod keeps its CA there and would never become ready (create it or apply the charts first, or use --when-injector-exists)"

@@ -18,6 +18,10 @@ port_free() { # port -> true if nothing listens on it and no socket uses it loca
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null \
     && ! { command -v ss >/dev/null && ss -Htan "( sport = :$1 )" | grep -q .; }
 }
+port_listened() { # port -> true if something listens on 127.0.0.1:port (or on every address)
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null \
+    || { command -v ss >/dev/null && ss -Htln "( sport = :$1 )" | grep -q .; }
+}
 free_port() {
   local lo first span p
   lo=$(ephemeral_low)

@@ -32,6 +32,13 @@ const ephemeralLow = Number(
 );
 
 describe("the test bed's port picker (ports.sh)", () => {
+  it("WHEN nothing listens on a port THEN port_listened says so", () => {
+    const r = bash(
+      'p=$(free_port); port_listened "$p" && echo listened || echo not',
+    );
+    assert.equal(r.stdout.trim(), "not", r.stderr);
+  });
+
   it("WHEN 40 ports are taken THEN each is below the ephemeral range and none repeats", () => {
     const r = bash(
       'for i in $(seq 1 40); do p=$(free_port); USED_PORTS+="$p "; echo "$p"; done',
@@ -55,6 +62,9 @@ describe("the test bed's port picker (ports.sh)", () => {
     try {
       const r = bash(`port_free ${port} && echo free || echo taken`);
       assert.equal(r.stdout.trim(), "taken");
+      // A restart of a listener only waits for a listener, not for lingering connections.
+      const l = bash(`port_listened ${port} && echo listened || echo not`);
+      assert.equal(l.stdout.trim(), "listened");
     } finally {
       await new Promise((r) => srv.close(r));
     }
