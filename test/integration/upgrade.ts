@@ -1,4 +1,4 @@
-// Scenarios 37-43 (IT_ONLY=upgrade): upgrading Istio's control plane (issue 24) on stacks of
+// Scenarios 37-44 (IT_ONLY=upgrade): upgrading Istio's control plane (issue 24) on stacks of
 // their own. The canary flow runs two istiod revisions, a and b, of the one build the test bed
 // has (1.30.4): two revisions of one build show the mechanism (which istiod injects a pod, which
 // one its proxy connects to, what each computes) honestly, not a version change. Each revision
@@ -7,7 +7,9 @@
 // 2 tag prod -> b (the pods roll onto b); rollback (prod -> a, then forward again);
 // 3 defaultRevision b and a removed. Then the in-place patch upgrade 1.30.4 -> "1.30.5", whose
 // charts are a copy of 1.30.4's relabelled 1.30.5: it shows the order (base, istiod, gateway),
-// not a real 1.30.5.
+// not a real 1.30.5; and on that stack, adopting revisions: the revisionless istiod hands over
+// to revision 1-30-5 (the session's revisionless pilot-discovery keeps running, as after a
+// destroy).
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -49,8 +51,8 @@ import {
   webhooksCalling,
 } from "./upgradeChecks";
 
-/** The group: 6 scenarios on the canary stack (the last destroys it), 1 on the in-place stack. */
-export const UPGRADE_SCENARIOS = 7;
+/** The group: 6 scenarios on the canary stack (the last destroys it), 2 on the in-place stack. */
+export const UPGRADE_SCENARIOS = 8;
 
 const TAG_WEBHOOK = "istio-revision-tag-prod";
 const DEMO_CONFIG: Array<[string, string]> = [
@@ -72,10 +74,13 @@ function canaryBaseConfig(): Array<[string, string]> {
   );
 }
 
-function revisionConfig(r: RevisionIstiod): Array<[string, string]> {
+function revisionConfig(
+  r: RevisionIstiod,
+  version = ISTIO_VERSION,
+): Array<[string, string]> {
   const key = `istio.revisions.${r.revision}`;
   return [
-    [`${key}.version`, ISTIO_VERSION],
+    [`${key}.version`, version],
     [`${key}.values.istiodRemote.injectionURL`, r.injectURL],
     [`${key}.values.istiodRemote.injectionCABundle`, r.caBundle],
     [`${key}.values.base.validationURL`, r.validateURL],
@@ -108,6 +113,21 @@ async function upStep(stack: Stack, label: string): Promise<EngineEvent[]> {
   );
   check(res.summary.result === "succeeded", `up ended ${res.summary.result}`);
   return events;
+}
+
+/** The sequence number of the first event of that kind, op and resource (URN or its name). */
+function at(
+  events: EngineEvent[],
+  kind: "resourcePreEvent" | "resOutputsEvent",
+  op: string,
+  urnOrName: string,
+): number | undefined {
+  return events.find(
+    (e) =>
+      e[kind]?.metadata.op === op &&
+      (e[kind]?.metadata.urn === urnOrName ||
+        e[kind]?.metadata.urn.endsWith(`::${urnOrName}`)),
+  )?.sequence;
 }
 
 /** The tag webhook: which revision it is labelled with and which URL each of its hooks calls. */
@@ -397,18 +417,13 @@ async function canaryScenarios(workDir: string): Promise<void> {
         const changes = changesOf(events);
         log(`step 3 changes: ${JSON.stringify(changes)}`);
         // Istio's order: the default validator moves to b (base), then a's release goes.
-        const at = (
-          kind: "resourcePreEvent" | "resOutputsEvent",
-          op: string,
-          name: string,
-        ) =>
-          events.find(
-            (e) =>
-              e[kind]?.metadata.op === op &&
-              e[kind]?.metadata.urn.endsWith(`::${name}`),
-          )?.sequence;
-        const baseDone = at("resOutputsEvent", "update", "istio-base");
-        const aGoes = at("resourcePreEvent", "delete", "istio-istiod-a");
+        const baseDone = at(events, "resOutputsEvent", "update", "istio-base");
+        const aGoes = at(
+          events,
+          "resourcePreEvent",
+          "delete",
+          "istio-istiod-a",
+        );
         check(
           baseDone !== undefined && aGoes !== undefined && baseDone < aGoes,
           `expected the base release updated (event ${baseDone}) before istiod-a's release is deleted (event ${aGoes})`,
@@ -486,98 +501,175 @@ async function inPlaceScenario(workDir: string): Promise<void> {
     stackName: "upgrade-inplace",
     workDir,
   });
-  let objects: StackObject[] = [];
+  const objects = new Map<string, StackObject>();
+  const remember = async () => {
+    for (const o of await stackObjects(stack)) {
+      objects.set(o.urn, o);
+    }
+  };
+  const next = "1.30.5";
+  const ok = await step(
+    '43. in-place patch upgrade 1.30.4 -> "1.30.5" (a copy of the 1.30.4 charts relabelled 1.30.5: the order, not a real 1.30.5): the base, istiod and gateway releases are updated in that order, each finished before the next starts; the demo pods stay injected',
+    async () => {
+      await setAll(stack, [...testbedConfig(), ...DEMO_CONFIG]);
+      await timed("cold up (upgrade-inplace)", () =>
+        stack.up({ onOutput: pulumiLog }),
+      );
+      await remember();
+      await setAll(stack, [
+        ["istio.chartDir", relabelledCharts(next)],
+        ["istio.version", next],
+      ]);
+      const events = await upStep(stack, "upgrade in place");
+      // The releases by name, from the stack's state.
+      const state = await stack.exportStack();
+      const urnOf: Record<string, string> = {};
+      for (const r of (state.deployment.resources ?? []) as any[]) {
+        if (r.type === "kubernetes:helm.sh/v3:Release") {
+          urnOf[r.outputs?.name] = r.urn;
+        }
+      }
+      const order = ["istio-base", "istiod", "istio-ingressgateway"];
+      const seq = (urn: string, kind: "pre" | "out") =>
+        events.find((e) =>
+          kind === "pre"
+            ? e.resourcePreEvent?.metadata.urn === urn &&
+              e.resourcePreEvent.metadata.op === "update"
+            : e.resOutputsEvent?.metadata.urn === urn &&
+              e.resOutputsEvent.metadata.op === "update",
+        )?.sequence;
+      const marks = order.map((rel) => {
+        const urn = urnOf[rel];
+        check(urn, `no Helm release ${rel} in the stack`);
+        const pre = seq(urn, "pre");
+        const out = seq(urn, "out");
+        check(
+          pre !== undefined && out !== undefined,
+          `release ${rel} was not updated (${JSON.stringify(changesOf(events))})`,
+        );
+        return { rel, pre: pre!, out: out! };
+      });
+      for (let i = 1; i < marks.length; i++) {
+        check(
+          marks[i - 1].out < marks[i].pre,
+          `${marks[i].rel} started (event ${marks[i].pre}) before ${marks[i - 1].rel} finished (event ${marks[i - 1].out})`,
+        );
+      }
+      log(
+        `updated in order: ${marks.map((m) => `${m.rel} (events ${m.pre}-${m.out})`).join(", ")}`,
+      );
+      for (const [ns, rel] of [
+        ["istio-system", "istio-base"],
+        ["istio-system", "istiod"],
+        [INGRESS, "istio-ingressgateway"],
+      ]) {
+        const secrets = await kube.list(
+          `/api/v1/namespaces/${ns}/secrets?labelSelector=${encodeURIComponent(`owner=helm,name=${rel}`)}`,
+        );
+        const newest = secrets.sort(
+          (x, y) =>
+            Number(y.metadata.labels?.version) -
+            Number(x.metadata.labels?.version),
+        )[0];
+        check(
+          Number(newest?.metadata.labels?.version) >= 2,
+          `Helm release ${ns}/${rel} has no second revision`,
+        );
+        log(
+          `Helm release ${ns}/${rel} v${newest.metadata.labels?.version} created ${(newest.metadata as { creationTimestamp?: string }).creationTimestamp}`,
+        );
+      }
+      const d = await kube.get(
+        "/apis/apps/v1/namespaces/istio-system/deployments/istiod",
+      );
+      const image = d?.spec.template.spec.containers[0].image as string;
+      check(image?.endsWith(`:${next}`), `istiod's image is ${image}`);
+      log(`istiod's image now ${image}`);
+      const { value } = await eventually(
+        "the demo's pods injected and Ready",
+        () => checkInjectedAndReady(DEMO, "istio-init"),
+        120_000,
+      );
+      log(value);
+    },
+  );
+  const rev = "1-30-5";
   await step(
-    '43. in-place patch upgrade 1.30.4 -> "1.30.5" (a copy of the 1.30.4 charts relabelled 1.30.5: the order, not a real 1.30.5): the base, istiod and gateway releases are updated in that order, each finished before the next starts; the demo pods stay injected; destroy leaves nothing',
+    `44. adopting revisions on that stack: revisions {${rev}: 1.30.5}, tag prod -> ${rev}: every demo pod and the gateway rolled onto ${rev}; the revisionless istiod's release, Deployment and webhooks gone, its release deleted after the pods moved; the tag webhook and the default validator call ${rev}; destroy leaves nothing`,
     async () => {
       try {
-        await setAll(stack, [...testbedConfig(), ...DEMO_CONFIG]);
-        await timed("cold up (upgrade-inplace)", () =>
-          stack.up({ onOutput: pulumiLog }),
-        );
-        objects = await stackObjects(stack);
-        const next = "1.30.5";
-        await setAll(stack, [
-          ["istio.chartDir", relabelledCharts(next)],
-          ["istio.version", next],
-        ]);
-        const events = await upStep(stack, "upgrade in place");
-        // The releases by name, from the stack's state.
+        check(ok, "the in-place upgrade failed");
+        const r = armRevision(rev);
         const state = await stack.exportStack();
-        const urnOf: Record<string, string> = {};
-        for (const r of (state.deployment.resources ?? []) as any[]) {
-          if (r.type === "kubernetes:helm.sh/v3:Release") {
-            urnOf[r.outputs?.name] = r.urn;
+        const revisionless = ((state.deployment.resources ?? []) as any[]).find(
+          (x) =>
+            x.type === "kubernetes:helm.sh/v3:Release" &&
+            x.outputs?.name === "istiod",
+        )?.urn as string | undefined;
+        check(revisionless, "no revisionless istiod release in the stack");
+        await stack.removeConfig("istio.values.istiod.istiodRemote", true);
+        await stack.removeConfig("istio.values.istiod.base", true);
+        await setAll(stack, [
+          ...revisionConfig(r, next),
+          ["istio.tags.prod", rev],
+          ...validatorConfig(r),
+        ]);
+        const events = await upStep(stack, "upgrade adopt revisions");
+        await remember();
+        log(`adoption changes: ${JSON.stringify(changesOf(events))}`);
+        waitRevision(rev);
+        log(await checkTagOn(r));
+        log(await checkAllOn(rev));
+        const validators = await webhooksCalling(r.validateURL);
+        check(
+          validators.some((w) => w.includes("istiod-default-validator")),
+          `the default validator does not call ${rev}: ${validators.join(", ") || "nothing calls it"}`,
+        );
+        const gone = at(events, "resourcePreEvent", "delete", revisionless);
+        const rolled = events
+          .filter(
+            (e) =>
+              e.resOutputsEvent?.metadata.op === "update" &&
+              [
+                "kubernetes:apps/v1:Deployment",
+                "kubernetes:helm.sh/v3:Release",
+              ].includes(e.resOutputsEvent.metadata.type),
+          )
+          .map((e) => e.sequence);
+        check(
+          gone !== undefined &&
+            rolled.length > 0 &&
+            rolled.every((n) => n < gone),
+          `the revisionless release's delete (event ${gone}) does not come after the Deployments' and releases' updates (events ${rolled.join(", ")})`,
+        );
+        log(
+          `the revisionless release deleted (event ${gone}) after ${rolled.length} Deployments and releases updated (events ${rolled.join(", ")})`,
+        );
+        const left: string[] = [];
+        for (const p of [
+          "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-sidecar-injector",
+          "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/istio-validator-istio-system",
+          "/apis/apps/v1/namespaces/istio-system/deployments/istiod",
+          "/api/v1/namespaces/istio-system/services/istiod",
+          "/api/v1/namespaces/istio-system/configmaps/istio-sidecar-injector",
+        ]) {
+          if (await kube.get(p)) {
+            left.push(p);
           }
         }
-        const order = ["istio-base", "istiod", "istio-ingressgateway"];
-        const seq = (urn: string, kind: "pre" | "out") =>
-          events.find((e) =>
-            kind === "pre"
-              ? e.resourcePreEvent?.metadata.urn === urn &&
-                e.resourcePreEvent.metadata.op === "update"
-              : e.resOutputsEvent?.metadata.urn === urn &&
-                e.resOutputsEvent.metadata.op === "update",
-          )?.sequence;
-        const marks = order.map((rel) => {
-          const urn = urnOf[rel];
-          check(urn, `no Helm release ${rel} in the stack`);
-          const pre = seq(urn, "pre");
-          const out = seq(urn, "out");
-          check(
-            pre !== undefined && out !== undefined,
-            `release ${rel} was not updated (${JSON.stringify(changesOf(events))})`,
-          );
-          return { rel, pre: pre!, out: out! };
-        });
-        for (let i = 1; i < marks.length; i++) {
-          check(
-            marks[i - 1].out < marks[i].pre,
-            `${marks[i].rel} started (event ${marks[i].pre}) before ${marks[i - 1].rel} finished (event ${marks[i - 1].out})`,
-          );
-        }
-        log(
-          `updated in order: ${marks.map((m) => `${m.rel} (events ${m.pre}-${m.out})`).join(", ")}`,
+        const releases = await kube.list(
+          `/api/v1/namespaces/istio-system/secrets?labelSelector=${encodeURIComponent("owner=helm,name=istiod")}`,
         );
-        for (const [ns, rel] of [
-          ["istio-system", "istio-base"],
-          ["istio-system", "istiod"],
-          [INGRESS, "istio-ingressgateway"],
-        ]) {
-          const secrets = await kube.list(
-            `/api/v1/namespaces/${ns}/secrets?labelSelector=${encodeURIComponent(`owner=helm,name=${rel}`)}`,
-          );
-          const newest = secrets.sort(
-            (x, y) =>
-              Number(y.metadata.labels?.version) -
-              Number(x.metadata.labels?.version),
-          )[0];
-          check(
-            Number(newest?.metadata.labels?.version) >= 2,
-            `Helm release ${ns}/${rel} has no second revision`,
-          );
-          log(
-            `Helm release ${ns}/${rel} v${newest.metadata.labels?.version} created ${(newest.metadata as { creationTimestamp?: string }).creationTimestamp}`,
-          );
-        }
-        const d = await kube.get(
-          "/apis/apps/v1/namespaces/istio-system/deployments/istiod",
-        );
-        const image = d?.spec.template.spec.containers[0].image as string;
-        check(image?.endsWith(`:${next}`), `istiod's image is ${image}`);
-        log(`istiod's image now ${image}`);
-        const { value } = await eventually(
-          "the demo's pods injected and Ready",
-          () => checkInjectedAndReady(DEMO, "istio-init"),
-          120_000,
-        );
-        log(value);
+        left.push(...releases.map((x) => `Helm release ${x.metadata.name}`));
+        left.push(...(await podsOn("default")).map((p) => `pod ${p}`));
+        check(left.length === 0, `left of the revisionless istiod: ${left}`);
       } finally {
         await timed("destroy (upgrade-inplace)", () =>
           stack.destroy({ onOutput: pulumiLog }),
         );
-        await checkDestroyed(objects);
+        await checkDestroyed([...objects.values()]);
         await stack.workspace.removeStack(stack.name);
+        stopRevision(rev);
       }
     },
   );
