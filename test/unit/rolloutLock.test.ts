@@ -134,6 +134,20 @@ describe("the rollout's lock", () => {
     }
   });
 
+  it("WHEN an upgrade holds the lock THEN a rollout sees it alive too (they share the lock)", async () => {
+    const upgrade = spawn(process.execPath, [
+      "-e",
+      "setTimeout(() => {}, 10000)",
+      "tools/upgrade/main.ts",
+    ]);
+    try {
+      await new Promise((r) => upgrade.once("spawn", r));
+      assert.strictEqual(rolloutAlive(upgrade.pid!), true);
+    } finally {
+      upgrade.kill();
+    }
+  });
+
   it("WHEN a stack name holds a slash THEN its lock file is still one file in .rollout/", () => {
     assert.strictEqual(
       lockPath("/p", "acme/mesh/prod"),

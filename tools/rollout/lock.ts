@@ -71,8 +71,10 @@ export function judgeLock(
 }
 
 /**
- * Whether a pid on this host runs a rollout: signal 0 says it exists, and its command line (in
- * /proc) must name tools/rollout/main, so a pid reused by another program does not count.
+ * Whether a pid on this host runs a rollout or an upgrade (`npm run upgrade` takes the same lock:
+ * one of them per stack at a time): signal 0 says it exists, and its command line (in /proc)
+ * must name tools/rollout/main or tools/upgrade/main, so a pid reused by another program does
+ * not count.
  */
 export function rolloutAlive(pid: number): boolean {
   try {
@@ -84,7 +86,7 @@ export function rolloutAlive(pid: number): boolean {
   }
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmdline.includes("rollout/main");
+    return /(rollout|upgrade)\/main/.test(cmdline);
   } catch {
     return true; // no /proc here: trust the signal
   }

@@ -4,7 +4,6 @@
 // API: the step's config changes, one `up`, then the check (check.ts); the first failure stops
 // with the commands that roll the step back. README, "Upgrading Istio". Runs through
 // tools/register.js, like the program and the other tools.
-import * as fs from "fs";
 import { applySteps, drift, selectSteps } from "./apply";
 import { parseUpgradeArgs, UPGRADE_USAGE, type UpgradeOptions } from "./args";
 import { planUpgrade } from "./plan";
@@ -39,20 +38,6 @@ that step; the message gives the rollback), 2 refused (flags, plan, preflight, l
 deployed), 130/143 interrupted. See README.md, "Upgrading Istio".`;
 
 const say = (line: string) => process.stdout.write(`[upgrade] ${line}\n`);
-
-/** A rollout or an upgrade of this project holds the lock (one of them per stack at a time). */
-function toolAlive(pid: number): boolean {
-  if (rolloutAlive(pid)) {
-    return true;
-  }
-  try {
-    return fs
-      .readFileSync(`/proc/${pid}/cmdline`, "utf8")
-      .includes("upgrade/main");
-  } catch {
-    return false;
-  }
-}
 
 async function upgrade(
   opts: UpgradeOptions,
@@ -197,7 +182,7 @@ async function main(): Promise<number> {
         workDir,
         { stack: opts.stack, to: `istio ${opts.to}` },
         say,
-        toolAlive,
+        rolloutAlive,
       );
     }
     return await upgrade(opts, workDir, abort);
