@@ -111,6 +111,34 @@ function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
+/** A stack name as Pulumi accepts it: `name`, `org/name` or `org/project/name`. */
+const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
+
+/**
+ * A stack name, or a problem recorded: `missing` says what to do when it is not given at all
+ * (undefined: the caller has a default), `name` is how the message names it (--stack, $STACK).
+ */
+export function stackFlag(
+  problems: string[],
+  stack: string | undefined,
+  missing?: string,
+  name = "--stack",
+): string | undefined {
+  if (stack === undefined) {
+    if (missing) {
+      problems.push(`--stack is required: ${missing}, e.g. --stack dev`);
+    }
+    return undefined;
+  }
+  if (!STACK_NAME.test(stack)) {
+    problems.push(
+      `${name} must be a stack name such as dev or acme/service-mesh/prod (got ${quote(stack)}); see 'pulumi stack ls'`,
+    );
+    return undefined;
+  }
+  return stack;
+}
+
 /** A whole number within [min, max], or undefined with a problem recorded. */
 export function integerFlag(
   problems: string[],

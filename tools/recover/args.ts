@@ -1,6 +1,6 @@
 // `npm run recover`'s command line. Pure: argv in, options out; every problem at once, each
 // naming the flag, the value and the fix (tools/flags.ts). `-h` is read as `--help`.
-import { type FlagSpec, quote, tokenize, UsageError } from "../flags";
+import { type FlagSpec, stackFlag, tokenize, UsageError } from "../flags";
 
 export const RECOVER_USAGE =
   "npm run recover -- [--stack <stack>] [--yes] [--force-unlock-other-host]";
@@ -49,9 +49,6 @@ export interface RecoverOptions {
   readonly forceUnlockOtherHost: boolean;
 }
 
-/** A stack name as Pulumi accepts it: `name`, `org/name` or `org/project/name`. */
-const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
-
 /** Parses recover's argv (without node and the script); throws UsageError listing every problem. */
 export function parseRecoverArgs(
   argv: readonly string[],
@@ -68,12 +65,12 @@ export function parseRecoverArgs(
   }
   const given = flags.get("stack") as string | undefined;
   const stack = given ?? env.STACK ?? "dev";
-  if (!STACK_NAME.test(stack)) {
-    const name = given === undefined ? "$STACK" : "--stack";
-    problems.push(
-      `${name} must be a stack name such as dev or acme/service-mesh/prod (got ${quote(stack)}); see 'pulumi stack ls'`,
-    );
-  }
+  stackFlag(
+    problems,
+    stack,
+    undefined,
+    given === undefined ? "$STACK" : "--stack",
+  );
   if (problems.length > 0) {
     throw new UsageError(problems, RECOVER_USAGE);
   }

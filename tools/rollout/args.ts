@@ -7,6 +7,7 @@ import {
   integerFlag,
   numberFlag,
   quote,
+  stackFlag,
   tokenize,
   urlFlag,
   UsageError,
@@ -69,8 +70,6 @@ export interface RolloutOptions {
   readonly report?: string;
 }
 
-/** A stack name as Pulumi accepts it: `name`, `org/name` or `org/project/name`. */
-const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 /** A version name as canary.weights accepts it (a DNS label of at most 40 characters). */
 const VERSION = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
 /** A service name as the stack config's services accepts it (a DNS-1035 label of at most 40). */
@@ -131,16 +130,7 @@ export function parseRolloutArgs(
     return "help";
   }
   const str = (name: string) => flags.get(name) as string | undefined;
-  const stack = str("stack");
-  if (stack === undefined) {
-    problems.push(
-      "--stack is required: name the stack to roll out, e.g. --stack dev",
-    );
-  } else if (!STACK_NAME.test(stack)) {
-    problems.push(
-      `--stack must be a stack name such as dev or acme/service-mesh/prod (got ${quote(stack)}); see 'pulumi stack ls'`,
-    );
-  }
+  const stack = stackFlag(problems, str("stack"), "name the stack to roll out");
   const to = str("to");
   if (to === undefined) {
     problems.push(

@@ -5,6 +5,7 @@ import {
   type FlagSpec,
   integerFlag,
   quote,
+  stackFlag,
   tokenize,
   UsageError,
 } from "../flags";
@@ -42,7 +43,6 @@ export interface UpgradeOptions {
 }
 
 /** A stack name as Pulumi accepts it: `name`, `org/name` or `org/project/name`. */
-const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 /** A revision name as istio.revisions takes it: a DNS label of at most 30 (istio-sidecar-injector-<rev>). */
 const REVISION = /^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$/;
 
@@ -56,16 +56,7 @@ export function parseUpgradeArgs(
     return "help";
   }
   const str = (name: string) => flags.get(name) as string | undefined;
-  const stack = str("stack");
-  if (stack === undefined) {
-    problems.push(
-      "--stack is required: name the stack to upgrade, e.g. --stack dev",
-    );
-  } else if (!STACK_NAME.test(stack)) {
-    problems.push(
-      `--stack must be a stack name such as dev or acme/service-mesh/prod (got ${quote(stack)}); see 'pulumi stack ls'`,
-    );
-  }
+  const stack = stackFlag(problems, str("stack"), "name the stack to upgrade");
   const to = str("to");
   if (to === undefined) {
     problems.push(
