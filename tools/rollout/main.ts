@@ -6,6 +6,7 @@
 // or rolls back. A failing gate, a failed `up`, or Ctrl-C puts the start weights back with one
 // more `up`. README, "Progressive delivery". Runs through tools/register.js, like the program and
 // `npm run recover`.
+import { commandGist } from "../automation";
 import * as fs from "fs";
 import * as path from "path";
 import { parseRolloutArgs, ROLLOUT_USAGE, type RolloutOptions } from "./args";
@@ -157,16 +158,6 @@ async function rollout(
   return exitCode(report.outcome!, String(abort.signal.reason));
 }
 
-/** The gist of an error from the Automation API (whose messages carry the whole command result). */
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/spawn pulumi ENOENT/.test(msg)) {
-    return "the pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and log in to the stack's backend";
-  }
-  const stderr = /stderr: ([\s\S]*?)(\n err\?:|$)/.exec(msg)?.[1]?.trim();
-  return (stderr || msg).split("\n").filter((l) => l.trim())[0] ?? msg;
-}
-
 async function main(): Promise<number> {
   const workDir = process.cwd();
   const progress = new Progress(
@@ -223,7 +214,7 @@ async function main(): Promise<number> {
       progress.say(`refused: ${e.message}`);
       return 2;
     }
-    progress.say(`failed before any change: ${firstLine(e)}`);
+    progress.say(`failed before any change: ${commandGist(e)}`);
     return 2;
   } finally {
     lock?.release();

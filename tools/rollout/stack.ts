@@ -5,10 +5,10 @@
 // state is the single source of truth at every step: nothing in the cluster is edited behind the
 // engine's back. What each `up` deployed is read back from the outputs: canaryWeights, or
 // services.<name>.weights.
+import { isLockedError, releaseStaleLock } from "../automation";
 import * as fs from "fs";
 import * as path from "path";
 import {
-  ConcurrentUpdateError,
   LocalWorkspace,
   type OutputMap,
   type Stack,
@@ -23,12 +23,7 @@ import {
   weightsPlace,
   type WeightsPlace,
 } from "./service";
-import {
-  type HostFacts,
-  judgeStackLock,
-  lockOwner,
-  THIS_HOST,
-} from "../pulumiLock";
+import { type HostFacts, THIS_HOST } from "../pulumiLock";
 
 /** What the rollout needs from the stack's config and the deployed stack's outputs. */
 export interface StackFacts extends TargetFacts {
@@ -182,22 +177,10 @@ export class AutomationStack implements StackPort {
   }
 
   isLockedError(e: unknown): boolean {
-    return e instanceof ConcurrentUpdateError;
+    return isLockedError(e);
   }
 
-  async releaseStaleLock(
-    e: unknown,
-    host: HostFacts = THIS_HOST,
-  ): Promise<boolean> {
-    const owner = lockOwner(String(e));
-    // Only a holder proven gone; never another host's lock (this host cannot see its processes).
-    if (
-      !owner ||
-      !judgeStackLock(owner, { forceOtherHost: false }, host).stale
-    ) {
-      return false;
-    }
-    await this.stack.cancel();
-    return true;
+  releaseStaleLock(e: unknown, host: HostFacts = THIS_HOST): Promise<boolean> {
+    return releaseStaleLock(this.stack, e, host);
   }
 }

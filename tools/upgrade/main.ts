@@ -4,6 +4,7 @@
 // API: the step's config changes, one `up`, then the check (check.ts); the first failure stops
 // with the commands that roll the step back. README, "Upgrading Istio". Runs through
 // tools/register.js, like the program and the other tools.
+import { commandGist } from "../automation";
 import { applySteps, drift, selectSteps } from "./apply";
 import { parseUpgradeArgs, UPGRADE_USAGE, type UpgradeOptions } from "./args";
 import { planUpgrade } from "./plan";
@@ -134,16 +135,6 @@ async function upgrade(
   return 1;
 }
 
-/** The gist of an error from the Automation API (whose messages carry the whole command result). */
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/spawn pulumi ENOENT/.test(msg)) {
-    return "the pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and log in to the stack's backend";
-  }
-  const stderr = /stderr: ([\s\S]*?)(\n err\?:|$)/.exec(msg)?.[1]?.trim();
-  return (stderr || msg).split("\n").filter((l) => l.trim())[0] ?? msg;
-}
-
 async function main(): Promise<number> {
   const workDir = process.cwd();
   const opts = parseOrExit(
@@ -195,7 +186,7 @@ async function main(): Promise<number> {
       say(`refused: ${e.message}`);
       return 2;
     }
-    say(`failed before any change: ${firstLine(e)}`);
+    say(`failed before any change: ${commandGist(e)}`);
     return 2;
   } finally {
     lock?.release();

@@ -3,11 +3,11 @@
 // `pulumi up` here), its config changed by path as `pulumi config set --path` does, each `up`'s
 // engine output appended to a log file; the cluster through kubectl (SERVICE_MESH_KUBECTL, else
 // `kubectl`, on the current context, as the stack's provider).
+import { isLockedError, releaseStaleLock } from "../automation";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import {
-  ConcurrentUpdateError,
   LocalWorkspace,
   type OutputMap,
   type Stack,
@@ -15,12 +15,7 @@ import {
 import type { UpgradeStackPort } from "./apply";
 import type { KubePort } from "./check";
 import { type IstioState, readIstioState } from "./state";
-import {
-  type HostFacts,
-  judgeStackLock,
-  lockOwner,
-  THIS_HOST,
-} from "../pulumiLock";
+import { type HostFacts, THIS_HOST } from "../pulumiLock";
 
 const values = (o: OutputMap): Record<string, unknown> =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.value]));
@@ -71,23 +66,11 @@ export class UpgradeStack implements UpgradeStackPort {
   }
 
   isLockedError(e: unknown): boolean {
-    return e instanceof ConcurrentUpdateError;
+    return isLockedError(e);
   }
 
-  async releaseStaleLock(
-    e: unknown,
-    host: HostFacts = THIS_HOST,
-  ): Promise<boolean> {
-    const owner = lockOwner(String(e));
-    // Only a holder proven gone; never another host's lock (this host cannot see its processes).
-    if (
-      !owner ||
-      !judgeStackLock(owner, { forceOtherHost: false }, host).stale
-    ) {
-      return false;
-    }
-    await this.stack.cancel();
-    return true;
+  releaseStaleLock(e: unknown, host: HostFacts = THIS_HOST): Promise<boolean> {
+    return releaseStaleLock(this.stack, e, host);
   }
 }
 
