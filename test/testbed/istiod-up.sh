@@ -434,9 +434,14 @@ case $MODE in
           lock; stop_proc "$ME"; start_istiod; unlock
           ( wait_ready ) || log "pilot-discovery did not come back (see $DIR/$ME.log)"
         fi
-        for pod in "${pods[@]}"; do
-          k -n "$NS" annotate pod "$pod" testbed.local/ready=true --overwrite >/dev/null 2>&1 || true
-        done
+        # Only in a tick that read the Deployment too: kubectl lists deployments and pods in two
+        # calls, so a new chart's pod can be listed while its Deployment (and new env) was not
+        # yet; released then, it would be Ready on the old env, before the restart.
+        if [ "$SEEN" = 1 ]; then
+          for pod in "${pods[@]}"; do
+            k -n "$NS" annotate pod "$pod" testbed.local/ready=true --overwrite >/dev/null 2>&1 || true
+          done
+        fi
       fi
       sleep 0.5
     done
