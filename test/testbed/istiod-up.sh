@@ -426,7 +426,10 @@ case $MODE in
       fi
       # The API server may be away for a moment (the outage scenario): then skip the tick.
       # Only this revision's pods (the revisionless chart's are istio.io/rev=default).
-      if k -n "$NS" get deployments,pods -l "app=istiod,istio.io/rev=$REV_LABEL" -o go-template="$GATE_TPL" >"$S/gate.rec" 2>/dev/null; then
+      # Pods listed first, then the Deployment (kubectl makes the calls in this order): a pod
+      # seen was made from a Deployment at least as new as the one read after it, so an upgrade
+      # that changes the env is seen in the tick that would release its new pod.
+      if k -n "$NS" get pods,deployments -l "app=istiod,istio.io/rev=$REV_LABEL" -o go-template="$GATE_TPL" >"$S/gate.rec" 2>/dev/null; then
         parse_records "$S/gate.rec"
         pods=("${PODS[@]}")
         if [ "$SEEN" = 1 ] && [ "$(env_hash)" != "$(started_hash)" ]; then
