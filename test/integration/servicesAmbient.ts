@@ -197,8 +197,24 @@ async function upAndCheck(stack: Stack, objects: StackObject[]): Promise<void> {
           v1: 70,
           v2: 30,
         }) &&
-        c.endpoints.some(
-          (e) => e.cluster_name === versionCluster("legacy", LEGACY_PORT, "v2"),
+        // Every version Service's cluster with its endpoints: legacy's pods were created
+        // outside the stack just before, and istiod may not have their addresses yet.
+        (
+          [
+            ["orders", 8080, V12],
+            ["legacy", LEGACY_PORT, V12],
+            ["payments", 8080, ["v1"]],
+          ] as const
+        ).every(([svc, port, versions]) =>
+          versions.every((v) =>
+            c.endpoints.some(
+              (e) =>
+                e.cluster_name === versionCluster(svc, port, v) &&
+                (e.endpoints ?? []).some(
+                  (l: any) => (l.lb_endpoints ?? []).length > 0,
+                ),
+            ),
+          ),
         ),
     ),
   );
