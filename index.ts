@@ -12,15 +12,13 @@ import {
   readRawConfig,
   revisionsOutput,
   routingPolicyFor,
+  servicesOutput,
   validateConfig,
 } from "./components/config";
 import {
-  canonicalIdentity,
-  type DeclaredServiceOutput,
   forceApply,
   GATEWAY_HTTP_PORT,
   gatewayPrincipal,
-  serviceHost,
 } from "./components/core";
 import {
   EgressGateway,
@@ -28,6 +26,7 @@ import {
   IstioControlPlane,
 } from "./components/istio";
 import { Observability } from "./components/observability";
+import { ProxyScopes } from "./components/workloads";
 
 const project = pulumi.getProject();
 const config = validateConfig(readRawConfig(project), (key) =>
@@ -195,6 +194,24 @@ const egress =
       )
     : undefined;
 
+// Each sidecar imports only what it calls (routing.scopeProxies): the call graph is the stack's
+// ALLOW policies read the other way round, so it is whole only once every service exists.
+if (mesh.scopeProxies && mesh.dataplane === "sidecar") {
+  new ProxyScopes(
+    "scopes",
+    {
+      mesh,
+      services: [
+        ...(demo ? [demo.frontend, demo.backend] : []),
+        ...Object.values(bookinfo?.services ?? {}),
+        ...Object.values(declared?.services ?? {}),
+      ],
+      external: egress?.callTargets ?? [],
+    },
+    { provider },
+  );
+}
+
 const observability = new Observability(
   "observability",
   {
@@ -226,28 +243,7 @@ export const backendVersions = config.canary.weights.map((w) => w.version);
  * Each declared service: where it is, the split this `up` deployed, and what Istio's metrics call
  * each version's pods (`npm run rollout -- --service` and `npm run traffic -- --service` read it).
  */
-export const services = Object.fromEntries(
-  config.services.map((s) => [
-    s.name,
-    {
-      namespace: s.namespace,
-      host: serviceHost(s.name, s.namespace),
-      port: s.port,
-      protocol: s.protocol,
-      weights: Object.fromEntries(s.versions.map((v) => [v.version, v.weight])),
-      routeOnly: s.routeOnly,
-      ingressPath: s.ingressPath ?? null,
-      metrics: Object.fromEntries(
-        s.versions.map((v) => [
-          v.version,
-          v.selector
-            ? canonicalIdentity(v.selector)
-            : { service: s.name, revision: v.version },
-        ]),
-      ),
-    } satisfies DeclaredServiceOutput,
-  ]),
-);
+export const services = servicesOutput(config.services);
 export const istioVersion = config.istio.version;
 /** sidecar or ambient. */
 export const dataplane = config.istio.dataplane;

@@ -17,3 +17,4 @@ export * from "./routing";
 export * from "./security";
 export * from "./serviceGraph";
 export * from "./services";
+export * from "./servicesOutput";

@@ -20,12 +20,19 @@ export interface RoutingConfig {
    * path; the official release URL when unset.
    */
   readonly gatewayApiCrdsFile?: string;
+  /**
+   * Scope every proxy to what it calls: each sidecar of the stack's workloads gets a Sidecar
+   * resource listing exactly the services whose policies admit it (and the mesh's own namespace),
+   * and each service's routing is exported only to its callers' namespaces. Defaults to true.
+   */
+  readonly scopeProxies: boolean;
 }
 
 export const ROUTING_DEFAULTS = {
   api: "istio" as RoutingApi,
   gatewayApiCrds: "install" as GatewayApiCrdsSource,
   gatewayApiCrdsFile: undefined as string | undefined,
+  scopeProxies: true,
 };
 
 export function validateRouting(c: Checker, raw: unknown): RoutingConfig {
@@ -52,6 +59,7 @@ export function validateRouting(c: Checker, raw: unknown): RoutingConfig {
     gatewayApiCrdsFile: s.field("gatewayApiCrdsFile", (key, value) =>
       crdsFile(c, key, value),
     ),
+    scopeProxies: s.boolean("scopeProxies"),
   } satisfies Fields<typeof ROUTING_DEFAULTS>;
 }
 

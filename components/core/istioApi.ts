@@ -1,7 +1,7 @@
 // The Istio resources this stack emits, typed for exactly the fields it sets. Field names and
 // enum values are Istio's (the CRD schemas of the pinned release, manifests/charts/base/files/
 // crd-all.gen.yaml); a field we do not set is left out rather than guessed. Hand-written on
-// purpose: the schemas of these eight kinds fill about 12,000 lines of that YAML (every kind once
+// purpose: the schemas of these kinds fill about 12,000 lines of that YAML (every kind once
 // per served version), and a generator would have to be pinned and run offline as well. The test
 // bed applies every spec to a real API server with the CRDs installed and runs
 // `istioctl analyze`, which checks these types against the schemas themselves.
@@ -111,6 +111,8 @@ export interface VirtualServiceSpec {
   readonly http: readonly HTTPRoute[];
   readonly tls?: readonly TLSRoute[];
   readonly tcp?: readonly TCPRoute[];
+  /** Namespaces whose proxies import it (`.`: its own); omitted, every namespace. */
+  readonly exportTo?: readonly string[];
 }
 
 export type SimpleLB = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM";
@@ -176,6 +178,19 @@ export interface DestinationRuleSpec {
   readonly trafficPolicy: TrafficPolicy;
   /** Omitted for a host that is one version already. */
   readonly subsets?: readonly Subset[];
+  /** Namespaces whose proxies import it (`.`: its own); omitted, every namespace. */
+  readonly exportTo?: readonly string[];
+}
+
+/**
+ * The outbound config of the sidecars a selector picks: only the listed hosts, each written
+ * `<namespace>/<host>` (`<namespace>/*`: all of that namespace's). Gateways ignore it.
+ */
+export interface SidecarSpec {
+  readonly workloadSelector: {
+    readonly labels: Readonly<Record<string, string>>;
+  };
+  readonly egress: readonly { readonly hosts: readonly string[] }[];
 }
 
 export interface GatewayServer {
@@ -246,6 +261,7 @@ export interface IstioSpecs {
   RequestAuthentication: RequestAuthenticationSpec;
   Telemetry: TelemetrySpec;
   ServiceEntry: ServiceEntrySpec;
+  Sidecar: SidecarSpec;
 }
 
 export type IstioKind = keyof IstioSpecs;
@@ -261,4 +277,5 @@ export const ISTIO_API_VERSIONS: { readonly [K in IstioKind]: string } = {
   RequestAuthentication: "security.istio.io/v1",
   Telemetry: "telemetry.istio.io/v1",
   ServiceEntry: "networking.istio.io/v1",
+  Sidecar: "networking.istio.io/v1",
 };

@@ -38,6 +38,11 @@ export interface Mesh {
   readonly rootNamespace: pulumi.Resource;
   readonly dataplane: Dataplane;
   readonly routingApi: RoutingApi;
+  /**
+   * Each service's routing is exported only to its callers' namespaces, and (sidecar data plane)
+   * each of the stack's workloads gets a Sidecar resource listing what it calls (routing.scopeProxies).
+   */
+  readonly scopeProxies: boolean;
   /** When true, nothing waits for readiness (Helm releases, Deployments, Services). */
   readonly skipAwait: boolean;
   /**

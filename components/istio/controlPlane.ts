@@ -16,6 +16,7 @@ import {
   type IstioConfig,
   namespaceTag,
   resolveRevision,
+  ROUTING_DEFAULTS,
   type RoutingConfig,
 } from "../config";
 import {
@@ -37,7 +38,8 @@ export interface IstioControlPlaneArgs {
   /**
    * The routing API and what the stack does with the Gateway API CRDs: `install` (apply the
    * pinned bundle, adopting the same bundle if the cluster has it) or `cluster` (use the
-   * cluster's). Defaults to Istio's API and install. index.ts decides install or cluster from
+   * cluster's), and whether proxies are scoped to what they call. Defaults to ROUTING_DEFAULTS
+   * (Istio's API, install, scoped proxies). index.ts decides install or cluster from
    * what the cluster has (config/gatewayApiCrds.ts).
    */
   readonly routing?: RoutingConfig;
@@ -128,10 +130,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
       this.namespace,
     ]);
 
-    const routing = args.routing ?? {
-      api: "istio",
-      gatewayApiCrds: "install",
-    };
+    const routing: RoutingConfig = args.routing ?? ROUTING_DEFAULTS;
     const dataplane = args.istio.dataplane;
     if (
       needsGatewayApi(dataplane, routing.api) &&
@@ -243,6 +242,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
       rootNamespace: this.namespace,
       dataplane,
       routingApi: routing.api,
+      scopeProxies: routing.scopeProxies,
       skipAwait,
       ...(revisions
         ? {

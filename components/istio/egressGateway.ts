@@ -26,7 +26,9 @@ import {
 import { type EgressConfig, hostSlug, type IstioConfig } from "../config";
 import {
   appEgressPolicySpec,
+  type CallTarget,
   egressAuthorizationSpec,
+  egressCallTargets,
   egressGatewayRuleSpec,
   egressGatewaySpec,
   egressVirtualServiceSpec,
@@ -74,6 +76,8 @@ export class EgressGateway extends pulumi.ComponentResource {
   readonly waypoint?: k8s.apiextensions.CustomResource;
   readonly serviceEntries: k8s.apiextensions.CustomResource[] = [];
   readonly networkPolicies: k8s.networking.v1.NetworkPolicy[] = [];
+  /** Each external host as its callers' Sidecars import it (egressCallTargets). */
+  readonly callTargets: CallTarget[];
 
   constructor(
     name: string,
@@ -84,6 +88,7 @@ export class EgressGateway extends pulumi.ComponentResource {
     const { mesh, egress } = args;
     const ambient = mesh.dataplane === "ambient";
     const ns = egress.namespace;
+    this.callTargets = egressCallTargets(ns, egress.hosts);
     this.namespace = new k8s.core.v1.Namespace(
       `${name}-ns`,
       {

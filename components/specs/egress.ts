@@ -12,15 +12,18 @@
 import {
   type AuthorizationPolicySpec,
   type DestinationRuleSpec,
+  EGRESS_GATEWAY_RELEASE,
   type GatewayServer,
   type GatewaySpec,
   type RoutingPolicy,
+  serviceHost,
   type ServiceEntrySpec,
   type VirtualServiceSpec,
 } from "../core";
 import type { EgressHost } from "../config";
 import { hostSlug } from "../config";
 import { resilienceSpec, trafficPolicySpec } from "./routing";
+import { type CallTarget, importedHost } from "./scoping";
 
 /** The port the gateway calls a host on: 443 when it originates TLS, else the callers' port. */
 export const upstreamPort = (h: EgressHost): number =>
@@ -214,4 +217,23 @@ export function waypointEgressAuthorizationSpec(
         ? [{ from: [{ source: { principals: h.allowedPrincipals } }] }]
         : [],
   };
+}
+
+/**
+ * What a caller's Sidecar imports to reach each external host (routing.scopeProxies): the host's
+ * ServiceEntry and VirtualService, and the egress gateway they route through, all in the egress
+ * namespace; each admitted for the host's own callers only.
+ */
+export function egressCallTargets(
+  namespace: string,
+  hosts: readonly EgressHost[],
+): CallTarget[] {
+  const gateway = importedHost(
+    namespace,
+    serviceHost(EGRESS_GATEWAY_RELEASE, namespace),
+  );
+  return hosts.map((h) => ({
+    hosts: [importedHost(namespace, h.host), gateway],
+    callers: h.allowedPrincipals,
+  }));
 }

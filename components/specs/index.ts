@@ -10,6 +10,7 @@ export * from "./networkPolicy";
 export * from "./rateLimit";
 export * from "./revisions";
 export * from "./routing";
+export * from "./scoping";
 export * from "./security";
 export * from "./tracing";
 export * from "./workload";

@@ -3,7 +3,6 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   DEFAULT_ROUTING_POLICY,
-  istioResource,
   type Mesh,
   meshPodAnnotations,
   commonLabels,
@@ -19,11 +18,13 @@ import {
 } from "../core";
 import {
   type AllowRule,
+  type CallTarget,
   deploymentSpec,
+  type ScopedWorkload,
+  scopedWorkload,
   hardenedPodSpec,
   type IngressTarget,
   serviceAccountArgs,
-  serviceAllowPolicies,
   type WorkloadSpec,
 } from "../specs";
 import { createServiceRouting } from "./serviceRouting";
@@ -117,6 +118,10 @@ export class VersionedService extends pulumi.ComponentResource {
   readonly route: k8s.apiextensions.CustomResource;
   /** The ALLOW policies (serviceAllowPolicies): at the sidecars, or in ambient at the waypoint and ztunnel. */
   readonly authorizationPolicies: k8s.apiextensions.CustomResource[];
+  /** What callers' Sidecars import for it, and who its policy admits (ProxyScopes). */
+  readonly callTarget: CallTarget;
+  /** Its pods as a Sidecar scopes them; none route-only (the pods' owner scopes them). */
+  readonly workload?: ScopedWorkload;
   /** Fully qualified host of the Service. */
   readonly host: string;
   readonly port: number;
@@ -265,30 +270,16 @@ export class VersionedService extends pulumi.ComponentResource {
         ...(this.service ? [this.service] : []),
         ...Object.values(this.versionServices),
       ],
+      allow: args.allow,
+      podSelector,
     });
     this.destinationRules = routing.destinationRules;
     this.route = routing.route;
-
-    this.authorizationPolicies = serviceAllowPolicies({
-      dataplane: mesh.dataplane,
-      service: name,
-      namespace: args.namespace,
-      versionServices: gatewayApi
-        ? args.versions.map((v) => versionServiceName(name, v.version))
-        : [],
-      allow: args.allow,
-      podSelector,
-    }).map((p) =>
-      istioResource(
-        `${name}-${p.suffix}`,
-        {
-          kind: "AuthorizationPolicy",
-          metadata: { name: `${name}-${p.suffix}`, namespace: args.namespace },
-          spec: p.spec,
-        },
-        { parent: this, mesh, dependsOn: deps },
-      ),
-    );
+    this.authorizationPolicies = routing.authorizationPolicies;
+    this.callTarget = routing.callTarget;
+    this.workload = this.serviceAccount
+      ? scopedWorkload(args.namespace, name, this.serviceAccount)
+      : undefined;
 
     this.registerOutputs({
       host: this.host,

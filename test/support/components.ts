@@ -37,6 +37,7 @@ export function renderComponent(
     skipAwait?: boolean;
     dataplane?: Dataplane;
     routingApi?: RoutingApi;
+    scopeProxies?: boolean;
   } = {},
 ): Promise<Rendering> {
   return render(() => {
@@ -54,6 +55,7 @@ export function renderComponent(
       rootNamespace: part("root-ns"),
       dataplane,
       routingApi,
+      scopeProxies: options.scopeProxies ?? true,
       skipAwait: options.skipAwait ?? false,
     };
     build({ mesh, provider: new k8s.Provider("k8s", {}) });

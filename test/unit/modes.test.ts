@@ -15,6 +15,7 @@ describe("mode config", () => {
       api: "istio",
       gatewayApiCrds: "install",
       gatewayApiCrdsFile: undefined,
+      scopeProxies: true,
     });
   });
 
