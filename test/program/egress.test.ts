@@ -423,6 +423,40 @@ describe("program: egress", () => {
     );
   });
 
+  it("WHEN the routing API is gateway-api THEN egress is the same Istio resources and gateway chart as with istio routing, and no HTTPRoute names an external host", async () => {
+    const egressInputs = (r: Rendering) =>
+      r.resources
+        .filter((x) => {
+          const i = x.inputs as {
+            namespace?: string;
+            metadata?: { namespace?: string };
+          };
+          return (i.metadata?.namespace ?? i.namespace) === "istio-egress";
+        })
+        .map((x) => `${x.type} ${x.name} ${JSON.stringify(x.inputs)}`)
+        .sort();
+    const gatewayApi = await renderProgram({
+      ...CONFIG,
+      routing: { api: "gateway-api" },
+    });
+    const istio = egressInputs(await rendered());
+    assert.ok(istio.length >= 8, istio.join("\n"));
+    assert.deepStrictEqual(egressInputs(gatewayApi), istio);
+    // The gateway chart is installed for the egress gateway alone (the ingress is istiod's).
+    assert.deepStrictEqual(
+      byType<{ name: string }>(gatewayApi, "kubernetes:helm.sh/v3:Release")
+        .map((x) => x.inputs.name)
+        .filter((n) => n.includes("gateway")),
+      ["istio-egressgateway"],
+    );
+    const routes = JSON.stringify(
+      gatewayApi.resources.filter((x) => x.type.endsWith(":HTTPRoute")),
+    );
+    for (const host of Object.keys(EGRESS.hosts)) {
+      assert.ok(!routes.includes(host), `an HTTPRoute names ${host}`);
+    }
+  });
+
   it("WHEN egress is on THEN a weight shift still changes the backend's route only", async () => {
     const before = await rendered();
     const after = await renderProgram({
