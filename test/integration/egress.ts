@@ -240,11 +240,16 @@ export async function egressScenarios(workDir: string): Promise<void> {
     },
   );
   await step(
-    "34. istiod's config for the callers' sidecars (frontend, backend): unknown hosts go to BlackHoleCluster (virtualOutbound catch-all; block_all vhosts), no PassthroughCluster route; api.stripe.com:443 by SNI and httpbin.org:80 by route to the egress gateway's subsets, ISTIO_MUTUAL with the host as SNI",
+    "34. istiod's config for the callers' sidecars (frontend, backend): unknown hosts go to BlackHoleCluster (virtualOutbound catch-all; block_all vhosts), no PassthroughCluster route; backend's api.stripe.com:443 by SNI and frontend's httpbin.org:80 by route to the egress gateway's subsets, ISTIO_MUTUAL with the host as SNI; each scoped to its own host (no chain or route for the other's)",
     async () => {
       check(upOk, "the up failed");
-      for (const app of ["frontend", "backend"]) {
-        await awaitChecked(await podOf(DEMO, { app }), app, checkCallerSidecar);
+      for (const [app, host] of [
+        ["frontend", HTTPBIN],
+        ["backend", STRIPE],
+      ]) {
+        await awaitChecked(await podOf(DEMO, { app }), app, (c) =>
+          checkCallerSidecar(c, [host]),
+        );
       }
     },
   );

@@ -40,8 +40,15 @@ function clusterOf(cfg: ProxyConfig, name: string): any {
   return c;
 }
 
-/** A caller's sidecar: nothing passes through; each listed host goes to the gateway's subset. */
-export function checkCallerSidecar(cfg: ProxyConfig): string {
+/**
+ * A caller's sidecar: nothing passes through; each host it may call (`calls`) goes to the
+ * gateway's subset, and with proxy scoping (routing.scopeProxies, on) the other host has no SNI
+ * chain and no route there at all: the sidecar imports only the hosts its callers list names it in.
+ */
+export function checkCallerSidecar(
+  cfg: ProxyConfig,
+  calls: readonly string[],
+): string {
   const u = unknownHosts(cfg);
   check(
     u.catchAll === "BlackHoleCluster",
@@ -53,19 +60,38 @@ export function checkCallerSidecar(cfg: ProxyConfig): string {
       u.catchAllVhosts.every((v) => /:block_all:502$/.test(v)),
     `catch-all virtual hosts ${u.catchAllVhosts.join(", ")}`,
   );
+  const said: string[] = [];
   const stripe = sniChains(cfg, STRIPE);
   const stripeCluster = `outbound|443|api-stripe-com|${GW_HOST}`;
-  check(
-    stripe.length === 1 && tcpCluster(stripe[0].chain) === stripeCluster,
-    `SNI ${STRIPE} chains: ${JSON.stringify(stripe.map((s) => [s.listener, tcpCluster(s.chain)]))}`,
-  );
-  const routes = outboundRoutes(cfg, HTTPBIN, 80);
+  if (calls.includes(STRIPE)) {
+    check(
+      stripe.length === 1 && tcpCluster(stripe[0].chain) === stripeCluster,
+      `SNI ${STRIPE} chains: ${JSON.stringify(stripe.map((s) => [s.listener, tcpCluster(s.chain)]))}`,
+    );
+    said.push(`${STRIPE} by SNI on ${stripe[0].listener} -> ${stripeCluster}`);
+  } else {
+    check(stripe.length === 0, `an SNI chain for ${STRIPE}, not a callee`);
+    said.push(`no chain for ${STRIPE}`);
+  }
   const httpbinCluster = `outbound|80|httpbin-org|${GW_HOST}`;
-  check(
-    routes.length === 1 &&
-      same(clusterWeights(routes[0]), { [httpbinCluster]: 100 }),
-    `routes to ${HTTPBIN}:80: ${JSON.stringify(routes.map(clusterWeights))}`,
-  );
+  if (calls.includes(HTTPBIN)) {
+    const routes = outboundRoutes(cfg, HTTPBIN, 80);
+    check(
+      routes.length === 1 &&
+        same(clusterWeights(routes[0]), { [httpbinCluster]: 100 }),
+      `routes to ${HTTPBIN}:80: ${JSON.stringify(routes.map(clusterWeights))}`,
+    );
+    said.push(`${HTTPBIN}:80 -> ${httpbinCluster}`);
+  } else {
+    const domains = cfg.routes.flatMap((rc: any) =>
+      (rc.virtual_hosts ?? []).flatMap((v: any) => v.domains ?? []),
+    );
+    check(
+      !domains.some((d: string) => d.startsWith(HTTPBIN)),
+      `a route to ${HTTPBIN}, not a callee`,
+    );
+    said.push(`no route to ${HTTPBIN}`);
+  }
   // Nothing reaches httpbin.org directly: its 443 is not declared to the mesh.
   check(sniChains(cfg, HTTPBIN).length === 0, `an SNI chain for ${HTTPBIN}`);
   check(
@@ -75,7 +101,7 @@ export function checkCallerSidecar(cfg: ProxyConfig): string {
   for (const [cluster, host] of [
     [stripeCluster, STRIPE],
     [httpbinCluster, HTTPBIN],
-  ]) {
+  ].filter(([, h]) => calls.includes(h))) {
     const tls = upstreamTls(clusterOf(cfg, cluster));
     // The sidecar checks it is talking to the egress gateway's identity.
     check(
@@ -83,7 +109,7 @@ export function checkCallerSidecar(cfg: ProxyConfig): string {
       `${cluster}: ${JSON.stringify(tls)}`,
     );
   }
-  return `catch-all -> BlackHoleCluster, no PassthroughCluster route, ${u.catchAllVhosts.length} catch-all vhosts block_all (502); ${STRIPE} by SNI on ${stripe[0].listener} -> ${stripeCluster}; ${HTTPBIN}:80 -> ${httpbinCluster}; both ISTIO_MUTUAL with the host as SNI`;
+  return `catch-all -> BlackHoleCluster, no PassthroughCluster route, ${u.catchAllVhosts.length} catch-all vhosts block_all (502); ${said.join("; ")}; ISTIO_MUTUAL with the host as SNI`;
 }
 
 /** The egress gateway: a cluster per host, a mutual-TLS chain per SNI, RBAC per caller and SNI. */
