@@ -25,6 +25,7 @@ import {
   IngressGateway,
   IstioControlPlane,
 } from "./components/istio";
+import { linkerdControlPlaneFor } from "./components/linkerd";
 import { Observability } from "./components/observability";
 import { ProxyScopes } from "./components/workloads";
 
@@ -65,20 +66,25 @@ const provider = new k8s.Provider("k8s", {
   upsertExistingObjects: true,
 });
 
-const istio = new IstioControlPlane(
-  "istio",
-  {
-    istio: config.istio,
-    routing,
-    mtlsMode: config.security.mtlsMode,
-    cni: config.security.cni,
-    tracing: config.observability.jaeger.enabled,
-    registryOnly: config.egress.mode === "registry-only",
-    skipAwait: config.skipAwait,
-  },
-  { provider },
-);
-const mesh = istio.mesh;
+// mesh.provider linkerd: Linkerd's charts instead of Istio's, and no gateways (the config refuses
+// every Istio-only setting, components/config/linkerdRefusals.ts).
+const linkerd = linkerdControlPlaneFor(config, routing, { provider });
+const istio = linkerd
+  ? undefined
+  : new IstioControlPlane(
+      "istio",
+      {
+        istio: config.istio,
+        routing,
+        mtlsMode: config.security.mtlsMode,
+        cni: config.security.cni,
+        tracing: config.observability.jaeger.enabled,
+        registryOnly: config.egress.mode === "registry-only",
+        skipAwait: config.skipAwait,
+      },
+      { provider },
+    );
+const mesh = linkerd?.mesh ?? istio!.mesh;
 const ingressNamespace = config.ingress.namespace;
 const ingressPrincipal = gatewayPrincipal(ingressNamespace, config.routing.api);
 // The restricted Pod Security Standard holds when no privileged istio-init is injected: with
@@ -98,7 +104,7 @@ const demo = config.demo.enabled
         }),
         frontendPolicy: routingPolicyFor(config.resilience, "frontend"),
         images: config.images,
-        ingressPrincipal,
+        ingressPrincipal: linkerd ? undefined : ingressPrincipal,
         ingressNamespace,
         restricted,
       },
@@ -146,25 +152,27 @@ const declared =
       )
     : undefined;
 
-const ingress = new IngressGateway(
-  "ingress",
-  {
-    mesh,
-    istio: config.istio,
-    namespace: ingressNamespace,
-    serviceType: config.ingress.serviceType,
-    // Bookinfo's exact paths and declared services' prefixes first: the demo app's catch-all
-    // "/" would shadow them.
-    routes: [
-      ...(bookinfo?.ingressRoutes ?? []),
-      ...(declared?.ingressRoutes ?? []),
-      ...(demo?.ingressRoutes ?? []),
-    ],
-    jwt: config.security.jwt,
-    rateLimit: config.security.rateLimit,
-  },
-  { provider },
-);
+const ingress = linkerd
+  ? undefined
+  : new IngressGateway(
+      "ingress",
+      {
+        mesh,
+        istio: config.istio,
+        namespace: ingressNamespace,
+        serviceType: config.ingress.serviceType,
+        // Bookinfo's exact paths and declared services' prefixes first: the demo app's catch-all
+        // "/" would shadow them.
+        routes: [
+          ...(bookinfo?.ingressRoutes ?? []),
+          ...(declared?.ingressRoutes ?? []),
+          ...(demo?.ingressRoutes ?? []),
+        ],
+        jwt: config.security.jwt,
+        rateLimit: config.security.rateLimit,
+      },
+      { provider },
+    );
 
 // The app namespaces the stack creates, by name: egress NetworkPolicies go into each.
 const appNamespaces: Record<string, pulumi.Resource> = {
@@ -212,24 +220,26 @@ if (mesh.scopeProxies && mesh.dataplane === "sidecar") {
   );
 }
 
-const observability = new Observability(
-  "observability",
-  {
-    mesh,
-    config: config.observability,
-    spanSources: [
-      ...new Set([
-        ...(config.demo.enabled ? [config.appNamespace] : []),
-        config.ingress.namespace,
-        ...(bookinfoConfig.enabled ? [bookinfoConfig.namespace] : []),
-        ...config.services.map((s) => s.namespace),
-        // The egress gateway's (or waypoint's) spans too.
-        ...(egress ? [config.egress.namespace] : []),
-      ]),
-    ],
-  },
-  { provider },
-);
+const observability = linkerd
+  ? undefined
+  : new Observability(
+      "observability",
+      {
+        mesh,
+        config: config.observability,
+        spanSources: [
+          ...new Set([
+            ...(config.demo.enabled ? [config.appNamespace] : []),
+            config.ingress.namespace,
+            ...(bookinfoConfig.enabled ? [bookinfoConfig.namespace] : []),
+            ...config.services.map((s) => s.namespace),
+            // The egress gateway's (or waypoint's) spans too.
+            ...(egress ? [config.egress.namespace] : []),
+          ]),
+        ],
+      },
+      { provider },
+    );
 
 const localPort = 8080;
 
@@ -244,20 +254,25 @@ export const backendVersions = config.canary.weights.map((w) => w.version);
  * each version's pods (`npm run rollout -- --service` and `npm run traffic -- --service` read it).
  */
 export const services = servicesOutput(config.services);
-export const istioVersion = config.istio.version;
-/** sidecar or ambient. */
-export const dataplane = config.istio.dataplane;
+/** Istio's release; null on Linkerd. */
+export const istioVersion = linkerd ? null : config.istio.version;
+/** sidecar or ambient; null on Linkerd. */
+export const dataplane = linkerd ? null : config.istio.dataplane;
 /** With istiod as revisions: versions, tags and each namespace's revision (null without). */
 export const istioRevisions = revisionsOutput(config) ?? null;
 /** istio (VirtualService) or gateway-api (HTTPRoute). */
 export const routingApi = config.routing.api;
 export const appNamespace = config.appNamespace;
-export const ingressService = {
-  name: ingress.serviceName,
-  namespace: ingress.namespace,
-  port: GATEWAY_HTTP_PORT,
-};
-export const portForwardCommand = `kubectl -n ${ingress.namespace} port-forward svc/${ingress.serviceName} ${localPort}:${GATEWAY_HTTP_PORT}`;
+// On Linkerd, which has no ingress gateway, the demo's frontend Service stands in for it.
+const entry = ingress
+  ? {
+      name: ingress.serviceName,
+      namespace: ingress.namespace,
+      port: GATEWAY_HTTP_PORT,
+    }
+  : { name: "frontend", namespace: config.appNamespace, port: 80 };
+export const ingressService = entry;
+export const portForwardCommand = `kubectl -n ${entry.namespace} port-forward svc/${entry.name} ${localPort}:${entry.port}`;
 export const curlCommand = `curl -s http://localhost:${localPort}/`;
 /** Bookinfo's product page (through the same port-forward) and reviews split, or null when disabled. */
 export const bookinfoApp = bookinfo
@@ -278,6 +293,6 @@ export const egressHosts = egress
     }
   : null;
 /** For each enabled dashboard: the port-forward command and the URL it opens. */
-export const dashboards = observability.dashboards;
+export const dashboards = observability?.dashboards ?? linkerd!.dashboards;
 /** Grafana's generated admin password (user "admin"); `pulumi stack output --show-secrets` reveals it. */
-export const grafanaAdminPassword = observability.grafanaAdminPassword ?? null;
+export const grafanaAdminPassword = observability?.grafanaAdminPassword ?? null;

@@ -25,8 +25,13 @@ export interface DemoAppArgs {
   readonly frontendPolicy: RoutingPolicy;
   /** Pinned images: an nginx (unprivileged) frontend and an http-echo backend. */
   readonly images: ImagesConfig;
-  /** SPIFFE principal of the ingress gateway, the only caller the frontend admits. */
-  readonly ingressPrincipal: string;
+  /**
+   * SPIFFE principal of the ingress gateway, the only caller the frontend admits. None on
+   * Linkerd, which has no ingress gateway: then no meshed caller is admitted, and the way in is
+   * `kubectl port-forward svc/frontend` (its connections reach the pod on loopback, which the
+   * proxy's inbound redirect leaves alone; to be shown on the test bed).
+   */
+  readonly ingressPrincipal?: string;
   /** Namespace of the ingress gateway, whose routes this app admits. */
   readonly ingressNamespace: string;
   /** Enforce the restricted Pod Security Standard on the namespace (needs istio-cni with sidecars). Defaults to false. */
@@ -113,9 +118,9 @@ export class DemoApp extends pulumi.ComponentResource {
           nginxConfig,
           ...(this.backend.service ? [this.backend.service] : []),
         ],
-        allow: [
-          { principals: [args.ingressPrincipal], methods: ["GET", "HEAD"] },
-        ],
+        allow: args.ingressPrincipal
+          ? [{ principals: [args.ingressPrincipal], methods: ["GET", "HEAD"] }]
+          : [],
         workload: () => frontendWorkload(args.images.frontend),
       },
       { parent: this },

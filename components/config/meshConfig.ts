@@ -33,6 +33,7 @@ import {
 } from "./charts";
 import { type IstioConfig, ISTIO_DEFAULTS, validateIstio } from "./istio";
 import { labelledNamespaces } from "./istioInstalled";
+import * as meshSections from "./linkerd";
 import { checkRevisionScope } from "./istioRevisions";
 import {
   OBSERVABILITY_DEFAULTS,
@@ -66,7 +67,8 @@ import {
 } from "./security";
 import { keyPath, show } from "./show";
 
-export interface MeshConfig {
+/** With `mesh` (istio or linkerd) and `linkerd` (its charts and identity) from MeshSections. */
+export interface MeshConfig extends meshSections.MeshSections {
   readonly istio: IstioConfig;
   /** Istio's routing API or the Gateway API, and the Gateway API CRDs' source. */
   readonly routing: RoutingConfig;
@@ -100,6 +102,7 @@ export interface MeshConfig {
 /** Every top-level key with its default, in the order the README documents them. */
 export const DEFAULTS = {
   istio: ISTIO_DEFAULTS,
+  ...meshSections.MESH_SECTION_DEFAULTS,
   routing: ROUTING_DEFAULTS,
   ingress: INGRESS_DEFAULTS,
   demo: DEMO_DEFAULTS,
@@ -148,8 +151,10 @@ export function validateConfig(
       );
     }
   }
+  const meshes = meshSections.validateMeshSections(c, raw, isSecret("linkerd"));
   const istio = validateIstio(c, raw.istio);
-  const routing = validateRouting(c, raw.routing);
+  const routes = meshSections.onMesh(meshes, validateRouting(c, raw.routing));
+  const routing = routes.routing;
   const ingress = validateIngress(c, raw.ingress);
   const appNamespace = c.namespace(
     "appNamespace",
@@ -254,7 +259,7 @@ export function validateConfig(
   );
   checkChartDir(c, istio.chartDir, charts);
   checkUnusedChartValues(c, istio, charts);
-  checkModes(c, raw, istio, routing, resilience, bookinfo, services);
+  checkModes(c, raw, istio, routes.modes, resilience, bookinfo, services);
   checkRevisionScope(
     c,
     istio,
@@ -273,6 +278,7 @@ export function validateConfig(
   c.throwIfAny();
   return {
     istio,
+    ...meshes,
     routing,
     ingress,
     demo,

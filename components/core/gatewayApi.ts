@@ -164,6 +164,8 @@ export interface GatewayApiResourceArgs<K extends GatewayApiKind> {
     readonly name: string;
     readonly namespace: string;
     readonly labels?: Readonly<Record<string, string>>;
+    /** Linkerd reads a route's retries from annotations (retry.linkerd.io/*). */
+    readonly annotations?: Readonly<Record<string, string>>;
   };
   readonly spec: GatewayApiSpecs[K];
 }

@@ -8,6 +8,7 @@ export * from "./istioApi";
 export * from "./istioPolicyApi";
 export * from "./istioResource";
 export * from "./labels";
+export * from "./linkerdApi";
 export * from "./mesh";
 export * from "./names";
 export * from "./ownership";

@@ -8,6 +8,10 @@ import type * as pulumi from "@pulumi/pulumi";
 export type Dataplane = "sidecar" | "ambient";
 export const DATAPLANES: readonly Dataplane[] = ["sidecar", "ambient"];
 
+/** The service mesh running the stack (mesh.provider). */
+export type MeshProvider = "istio" | "linkerd";
+export const MESH_PROVIDERS: readonly MeshProvider[] = ["istio", "linkerd"];
+
 /**
  * Which API routes traffic: Istio's own (Gateway, VirtualService, DestinationRule subsets), or
  * the Kubernetes Gateway API (Gateway, HTTPRoute with per-version Services).
@@ -23,6 +27,13 @@ export const ROUTING_APIS: readonly RoutingApi[] = ["istio", "gateway-api"];
  * root namespace.
  */
 export interface Mesh {
+  /**
+   * The mesh behind this handle; undefined means istio. With linkerd, `crds` is the linkerd-crds
+   * release, `istiod` and `dataPlane` the linkerd-control-plane release (its proxy injector
+   * completes the pods), `rootNamespace` the control plane's namespace, and routing is always
+   * gateway-api.
+   */
+  readonly provider?: MeshProvider;
   /** The `base` release: once it is done, Istio's CRDs are registered. */
   readonly crds: pulumi.Resource;
   /** The `istiod` release: once it is done, the injection and validation webhooks answer. */

@@ -5,6 +5,7 @@ export * from "./addonValues";
 export * from "./egress";
 export * from "./gatewayApiRouting";
 export * from "./istioValues";
+export * from "./linkerd";
 export * from "./mergeValues";
 export * from "./networkPolicy";
 export * from "./rateLimit";

@@ -12,6 +12,24 @@ import {
 } from "../core";
 import { denyAllSpec, referenceGrantSpec, waypointSpec } from "../specs";
 
+/**
+ * A namespace in Linkerd's mesh: every pod injected, and every inbound connection refused unless
+ * a Server and AuthorizationPolicy admit it (config.linkerd.io/default-inbound-policy: deny).
+ */
+export function linkerdNamespaceMetadata(
+  name: string,
+  restricted: boolean,
+): k8s.types.input.meta.v1.ObjectMeta {
+  return {
+    name,
+    annotations: {
+      "linkerd.io/inject": "enabled",
+      "config.linkerd.io/default-inbound-policy": "deny",
+    },
+    labels: podSecurityLabels(restricted),
+  };
+}
+
 export interface AppNamespaceArgs {
   /** The control plane: the default-deny policy waits for its CRDs; its mode decides the labels. */
   readonly mesh: Mesh;
@@ -38,7 +56,8 @@ export interface AppNamespaceArgs {
  */
 export class AppNamespace extends pulumi.ComponentResource {
   readonly namespace: k8s.core.v1.Namespace;
-  readonly denyAll: k8s.apiextensions.CustomResource;
+  /** Istio's namespace-wide deny; none on Linkerd (its default-inbound-policy annotation denies). */
+  readonly denyAll?: k8s.apiextensions.CustomResource;
   /** The namespace's waypoint, in ambient mode. */
   readonly waypoint?: k8s.apiextensions.CustomResource;
   /** Lets the ingress HTTPRoute reach this namespace's Services (gateway-api routing). */
@@ -53,23 +72,32 @@ export class AppNamespace extends pulumi.ComponentResource {
     super("service-mesh:app:AppNamespace", name, {}, opts);
     const { mesh } = args;
     this.name = args.name;
+    const linkerd = mesh.provider === "linkerd";
     this.namespace = new k8s.core.v1.Namespace(
       `${name}-ns`,
       {
-        metadata: {
-          name: args.name,
-          labels: {
-            ...meshNamespaceLabels(
-              mesh.dataplane,
-              WAYPOINT_NAME,
-              mesh.revisions?.labelOf(args.name),
-            ),
-            ...podSecurityLabels(args.restricted ?? false),
-          },
-        },
+        metadata: linkerd
+          ? linkerdNamespaceMetadata(args.name, args.restricted ?? false)
+          : {
+              name: args.name,
+              labels: {
+                ...meshNamespaceLabels(
+                  mesh.dataplane,
+                  WAYPOINT_NAME,
+                  mesh.revisions?.labelOf(args.name),
+                ),
+                ...podSecurityLabels(args.restricted ?? false),
+              },
+            },
       },
       { parent: this },
     );
+    if (linkerd) {
+      // Linkerd's default deny is the namespace's annotation; its pods have no waypoint, and
+      // there is no ingress gateway to grant routes to.
+      this.registerOutputs({ name: this.name });
+      return;
+    }
     // In ambient a policy without targetRefs is ztunnel's: this one makes it refuse every
     // connection to the namespace's pods that no workload's own policy allows.
     this.denyAll = istioResource(

@@ -27,7 +27,7 @@ import {
   serviceAccountArgs,
   type WorkloadSpec,
 } from "../specs";
-import { createServiceRouting } from "./serviceRouting";
+import { createMeshRouting } from "./meshRouting";
 
 /**
  * The SPIFFE principal of a VersionedService's workloads: each runs under a ServiceAccount named
@@ -254,11 +254,18 @@ export class VersionedService extends pulumi.ComponentResource {
       }
     }
 
-    const routing = createServiceRouting({
+    const backends = [
+      ...(this.service ? [this.service] : []),
+      ...Object.values(this.versionServices),
+    ];
+    // The routing of the mesh behind `mesh` (Istio's, or Linkerd's with mesh.provider linkerd).
+    const routing = createMeshRouting({
       mesh,
       name,
       namespace: args.namespace,
       port,
+      targetPort: args.targetPort ?? "http",
+      protocol,
       versions: args.versions,
       policy,
       tcp: protocol === "tcp",
@@ -266,10 +273,7 @@ export class VersionedService extends pulumi.ComponentResource {
       subsetLabelsOf: workload ? subsetLabels : selectorOf,
       parent: this,
       dependsOn: deps,
-      backends: [
-        ...(this.service ? [this.service] : []),
-        ...Object.values(this.versionServices),
-      ],
+      backends,
       allow: args.allow,
       podSelector,
     });

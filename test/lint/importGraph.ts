@@ -11,6 +11,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   config: ["core"],
   specs: ["core", "config"],
   istio: ["core", "config", "specs"],
+  linkerd: ["core", "config", "specs"],
   workloads: ["core", "config", "specs"],
   apps: ["core", "config", "specs", "workloads"],
   observability: ["core", "config", "specs"],

@@ -26,6 +26,13 @@ export interface RecordedResource<I = Record<string, unknown>> {
 /** Outputs the program reads that providers compute, by resource type. */
 const OUTPUTS: Record<string, Record<string, unknown>> = {
   "random:index/randomPassword:RandomPassword": { result: "mock-password" },
+  // The stack's one dynamic resource, LinkerdIdentity (components/linkerd/identity.ts).
+  "pulumi-nodejs:dynamic:Resource": {
+    trustAnchorPem: "mock-anchor-pem",
+    trustAnchorKeyPem: "mock-anchor-key-pem",
+    issuerCertPem: "mock-issuer-pem",
+    issuerKeyPem: "mock-issuer-key-pem",
+  },
 };
 
 interface Named {
