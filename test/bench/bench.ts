@@ -6,8 +6,8 @@
 //
 // Knobs: BENCH_RUNS (default 5) repetitions of each quick operation, BENCH_COLD_RUNS (3) cold
 // `up`s, BENCH_SIZES ("10,50,200") the numbers of services of the big stacks ("" skips them),
-// BENCH_BIG_RUNS (3) previews and shifts per big stack.
-import { execFileSync } from "child_process";
+// BENCH_BIG_RUNS (3) previews and shifts per big stack. The big stacks themselves (and what
+// istiod sends one of their proxies, with and without routing.scopeProxies) are in scale.ts.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -20,6 +20,18 @@ import {
   WORK,
 } from "../integration/harness";
 import {
+  changed,
+  expectOneUpdate,
+  istiodProcess,
+  pad,
+  pulumi,
+  run,
+  say,
+  secs,
+  setConfig,
+  weights,
+} from "./cli";
+import {
   footprint,
   median,
   type ModeFootprint,
@@ -27,6 +39,7 @@ import {
   type PodLike,
   type Requests,
 } from "./footprint";
+import { bigStacks } from "./scale";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
@@ -36,80 +49,6 @@ const SIZES = (process.env.BENCH_SIZES ?? "10,50,200")
   .map(Number);
 const SHIFT_RUNS = Number(process.env.BENCH_BIG_RUNS ?? 3); // per big stack
 const NAMESPACES = ["istio-system", "istio-ingress", "mesh-demo", "bookinfo"];
-
-const say = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
-const log = (text: string) =>
-  fs.appendFileSync(path.join(WORK, "pulumi.log"), text);
-
-/** Runs a command in `cwd`, logs its output, returns seconds and output; throws on failure. */
-function run(
-  cwd: string,
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): { secs: number; out: string } {
-  const start = process.hrtime.bigint();
-  let out: string;
-  try {
-    out = execFileSync(cmd, args, {
-      cwd,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    log(`$ ${cmd} ${args.join(" ")}\n${err.stdout ?? ""}${err.stderr ?? ""}`);
-    throw new Error(
-      `${cmd} ${args.join(" ")} failed in ${cwd}; see pulumi.log`,
-    );
-  }
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  log(`$ ${cmd} ${args.join(" ")}  (${secs.toFixed(2)} s)\n${out}`);
-  return { secs, out };
-}
-
-const pulumi = (cwd: string, args: string[], env?: Record<string, string>) =>
-  run(cwd, "pulumi", args, env);
-
-function setConfig(cwd: string, pairs: Array<[string, string]>): void {
-  pulumi(cwd, [
-    "config",
-    "set-all",
-    "--path",
-    ...pairs.flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]),
-  ]);
-}
-
-/** The resources an `up` changed, from its summary ("~ 1 updated", "+ 39 created"...). */
-function changed(out: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const m of out.matchAll(
-    /^\s+[-+~]*\s*(\d+) (created|updated|deleted|replaced)/gm,
-  )) {
-    counts[m[2]] = Number(m[1]);
-  }
-  return counts;
-}
-
-function expectOneUpdate(out: string, what: string): void {
-  const c = changed(out);
-  if (JSON.stringify(c) !== JSON.stringify({ updated: 1 })) {
-    throw new Error(
-      `${what} changed ${JSON.stringify(c)}, expected one update`,
-    );
-  }
-}
-
-/** Weight pairs alternating 80/20 and 70/30, so every shift is a real change. */
-const weights = (i: number): Array<[string, string]> => {
-  const v2 = i % 2 === 0 ? 30 : 20;
-  return [
-    ["canary.weights.v1", String(100 - v2)],
-    ["canary.weights.v2", String(v2)],
-  ];
-};
 
 /** The engine floor: a one-ConfigMap TypeScript program through the same CLI and plugin. */
 function floorProject(): string {
@@ -206,29 +145,6 @@ async function ambientSettled(timeoutMs = 180_000): Promise<void> {
   }
 }
 
-/** pilot-discovery, the one workload of the stack that really runs here (out of cluster). */
-function istiodProcess(): { rssMi: number; cpuSecs: number } | undefined {
-  try {
-    const pid = fs
-      .readFileSync(path.join(WORK, "kube", "istiod.pid"), "utf8")
-      .trim();
-    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (field: string) =>
-      Number(
-        new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN,
-      );
-    // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second).
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return {
-      rssMi: kb("VmRSS") / 1024,
-      cpuSecs: (Number(fields[11]) + Number(fields[12])) / 100,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 /** istiod's average CPU (millicores) and memory while the deployed stack sits idle. */
 async function istiodAtRest(seconds: number): Promise<string> {
   const before = istiodProcess();
@@ -242,8 +158,6 @@ async function istiodAtRest(seconds: number): Promise<string> {
 }
 
 const fmt = (r: Requests) => `${Math.round(r.cpu)}m / ${Math.round(r.memMi)}Mi`;
-const secs = (s: number) => `${s.toFixed(2)} s`;
-const pad = (s: string, n: number) => s.padEnd(n);
 
 async function main(): Promise<void> {
   const pulumiVersion = run(ROOT, "pulumi", ["version"]).out.trim();
@@ -431,60 +345,7 @@ async function main(): Promise<void> {
 
   // --- big stacks -----------------------------------------------------------------------------
   if (SIZES.length > 0) {
-    const big = path.join(project, "test", "bench");
-    fs.mkdirSync(big, { recursive: true });
-    fs.copyFileSync(
-      path.join(ROOT, "test/bench/bigStack.ts"),
-      path.join(big, "bigStack.ts"),
-    );
-    fs.writeFileSync(
-      path.join(big, "Pulumi.yaml"),
-      [
-        "name: service-mesh",
-        "main: bigStack.ts",
-        "runtime:",
-        "  name: nodejs",
-        "  options:",
-        "    typescript: false",
-        `    nodeargs: --require ${path.join(project, "tools", "register.js")}`,
-        "",
-      ].join("\n"),
-    );
-    const table: string[] = [];
-    for (const n of SIZES) {
-      pulumi(big, ["stack", "select", "--create", `big-${n}`]);
-      setConfig(big, [
-        ...testbedConfig(),
-        ...weights(1),
-        ["bench:services", String(n)],
-      ]);
-      const up = pulumi(big, ["up", "--yes"]);
-      const resources = changed(up.out).created ?? 0;
-      const pv: number[] = [];
-      const sh: number[] = [];
-      for (let i = 0; i < SHIFT_RUNS; i++) {
-        pv.push(pulumi(big, ["preview", "--expect-no-changes"]).secs);
-        setConfig(big, weights(i));
-        const s = pulumi(big, ["up", "--yes"]);
-        expectOneUpdate(s.out, `shift with ${n} services`);
-        sh.push(s.secs);
-      }
-      const down = pulumi(big, ["destroy", "--yes"]);
-      pulumi(big, ["stack", "rm", "--yes"]);
-      const line =
-        `  ${pad(String(n), 9)} ${pad(String(resources), 10)} ${pad(secs(up.secs), 10)} ` +
-        `${pad(secs(median(pv)), 10)} ${pad(secs(median(sh)), 10)} ${secs(down.secs)}`;
-      table.push(line);
-      say(`big stack ${n}: ${line.trim()}`);
-    }
-    say("");
-    say(
-      `big stacks (preview and shift: medians of ${SHIFT_RUNS}; every shift updated one resource)`,
-    );
-    say(
-      `  ${pad("services", 9)} ${pad("resources", 10)} ${pad("cold up", 10)} ${pad("preview", 10)} ${pad("shift", 10)} destroy`,
-    );
-    table.forEach((l) => say(l));
+    await bigStacks(project, SIZES, SHIFT_RUNS);
   }
 }
 
