@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Takes the test bed's kube-apiserver away and brings it back, for the API-server outage
-# scenario: etcd, the controller manager, the scheduler, KWOK and istiod keep running and
-# reconnect on their own, as they would to a real control plane that restarts.
+# scenario: etcd, the scheduler, KWOK and istiod keep running and reconnect on their own, as they
+# would to a real control plane that restarts; the controller manager is restarted once the API
+# server is ready (see restart_kcm).
 #
 # Usage: test/testbed/apiserver.sh stop|start DIR     (DIR as given to kube-up.sh)
 #   stop    records the running API server's command line in DIR/kube-apiserver.cmdline, then
@@ -27,6 +28,36 @@ since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; 
 ours() { # pid -> true if alive (not a zombie) and started for this DIR
   [ -r "/proc/$1/cmdline" ] && tr '\0' '\n' <"/proc/$1/cmdline" | grep -qF "$DIR/" \
     && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+# The test bed runs kube-controller-manager with --leader-elect=false. On a real control plane it
+# holds a lease whose renew deadline (10 s) an outage like this one outlasts, so it exits and is
+# restarted. Left running, its EndpointSlice controller stayed stale once (a CI run, 2026-12-04:
+# its watches were refused with 403 while the new API server bootstrapped RBAC; "EndpointSlice
+# informer cache is out of date" for minutes, and every later Service got no endpoints). So it is
+# restarted here, with the same command line, as a lost lease would restart it.
+restart_kcm() {
+  local pidf=$DIR/kube-controller-manager.pid kpid port=""
+  kpid=$(tr -dc '0-9' <"$pidf" 2>/dev/null || true)
+  [ -n "$kpid" ] && ours "$kpid" || { log "kube-controller-manager not running; not restarted"; return 0; }
+  local t1=$EPOCHREALTIME kargs
+  mapfile -d '' kargs <"/proc/$kpid/cmdline"
+  for ((i = 0; i < ${#kargs[@]}; i++)); do
+    [ "${kargs[$i]}" = --secure-port ] && port=${kargs[$((i + 1))]}
+  done
+  kill -TERM "$kpid"
+  for _ in $(seq 100); do ours "$kpid" || break; sleep 0.1; done
+  ours "$kpid" && kill -KILL "$kpid"
+  while ours "$kpid"; do sleep 0.05; done
+  setsid "${kargs[@]}" </dev/null >>"$DIR/kube-controller-manager.log" 2>&1 &
+  echo $! >"$pidf"
+  local deadline=$(( SECONDS + TIMEOUT ))
+  until curl -fsS -k "https://127.0.0.1:${port:?no --secure-port}/healthz" >/dev/null 2>&1; do
+    ours "$(cat "$pidf")" || { tail -n 30 "$DIR/kube-controller-manager.log" >&2; die "kube-controller-manager exited"; }
+    [ $SECONDS -lt $deadline ] || die "kube-controller-manager not healthy after ${TIMEOUT}s"
+    sleep 0.2
+  done
+  log "kube-controller-manager (pid $(cat "$pidf")) restarted in $(since "$t1") s, as a lost leader lease would"
 }
 
 case $MODE in
@@ -61,6 +92,7 @@ case $MODE in
       sleep 0.2
     done
     log "kube-apiserver (pid $(cat "$PIDF")) ready in $(since "$t0") s"
+    restart_kcm
     ;;
   *) die "unknown mode $MODE (stop or start)" ;;
 esac
