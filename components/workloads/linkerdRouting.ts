@@ -4,14 +4,12 @@
 // linkerd.io/2-edge/reference/timeouts), and the policy admitting the callers by identity.
 // The namespace's default-inbound-policy is deny (AppNamespace), so a pod port no Server selects
 // refuses everyone; the Server selects the serving port, and with no caller it admits no one.
-import type * as k8s from "@pulumi/kubernetes";
 import {
   gatewayApiResource,
   linkerdResource,
   versionServiceName,
 } from "../core";
 import {
-  type CallTarget,
   linkerdAuthorizationPolicySpec,
   linkerdCallerIdentities,
   linkerdRetryAnnotations,
@@ -20,7 +18,7 @@ import {
   meshTLSAuthenticationSpec,
   serviceCallTarget,
 } from "../specs";
-import type { ServiceRoutingArgs } from "./serviceRouting";
+import type { MeshRouting, ServiceRoutingArgs } from "./serviceRouting";
 
 export interface LinkerdRoutingArgs extends Omit<
   ServiceRoutingArgs,
@@ -37,12 +35,7 @@ export interface LinkerdRoutingArgs extends Omit<
  * MeshTLSAuthentication and AuthorizationPolicy admitting the callers the allow rules name.
  * Linkerd authorizes by identity at the Server: the rules' methods and paths are not enforced.
  */
-export function createLinkerdRouting(a: LinkerdRoutingArgs): {
-  destinationRules: k8s.apiextensions.CustomResource[];
-  route: k8s.apiextensions.CustomResource;
-  authorizationPolicies: k8s.apiextensions.CustomResource[];
-  callTarget: CallTarget;
-} {
+export function createLinkerdRouting(a: LinkerdRoutingArgs): MeshRouting {
   const { mesh, name, namespace, port, policy } = a;
   const opts = { parent: a.parent, mesh, dependsOn: [...a.dependsOn] };
   const callTarget = serviceCallTarget(

@@ -8,12 +8,13 @@ import {
 } from "./linkerdRouting";
 import {
   createServiceRouting,
+  type MeshRouting,
   type ServiceRoutingArgs,
 } from "./serviceRouting";
 
 export function createMeshRouting(
   a: ServiceRoutingArgs & LinkerdRoutingArgs,
-): ReturnType<typeof createServiceRouting> {
+): MeshRouting {
   return a.mesh.provider === "linkerd"
     ? createLinkerdRouting(a)
     : createServiceRouting(a);

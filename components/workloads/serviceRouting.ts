@@ -45,17 +45,22 @@ export interface ServiceRoutingArgs {
   readonly podSelector: Record<string, string>;
 }
 
+/** A service's routing children on any mesh, and what its callers' Sidecars import for it. */
+export interface MeshRouting {
+  /** Istio's DestinationRules; none on Linkerd. */
+  readonly destinationRules: k8s.apiextensions.CustomResource[];
+  /** What holds the weights: a VirtualService or an HTTPRoute. */
+  readonly route: k8s.apiextensions.CustomResource;
+  readonly authorizationPolicies: k8s.apiextensions.CustomResource[];
+  readonly callTarget: CallTarget;
+}
+
 /**
  * The DestinationRules, the weighted route and the ALLOW policies of one service, and what its
  * callers' Sidecars import for it. With mesh.scopeProxies the rules and the VirtualService are
  * exported only to the callers' namespaces (an HTTPRoute has no exportTo: the Sidecars scope it).
  */
-export function createServiceRouting(a: ServiceRoutingArgs): {
-  destinationRules: k8s.apiextensions.CustomResource[];
-  route: k8s.apiextensions.CustomResource;
-  authorizationPolicies: k8s.apiextensions.CustomResource[];
-  callTarget: CallTarget;
-} {
+export function createServiceRouting(a: ServiceRoutingArgs): MeshRouting {
   const { mesh, name, namespace, port, policy } = a;
   const istio = { parent: a.parent, mesh, dependsOn: [...a.dependsOn] };
   const versionServices =
