@@ -6,7 +6,8 @@ import {
   istioMinor,
   type Resources,
 } from "../core";
-import { type Checker, isPlainObject } from "./checker";
+import { chartValues } from "./chartValues";
+import type { Checker } from "./checker";
 import {
   ISTIO_CHART_REPO,
   ISTIO_HUB,
@@ -230,66 +231,4 @@ function platform(
     `${key} must be one of ${ISTIO_PLATFORMS.join(", ")} (got ${show(value)}); ${why}. Remove the key on clusters with standard CNI paths (kind, Docker Desktop, EKS, AKS)`,
   );
   return undefined;
-}
-
-/** `istio.values.<chart>`: any object of Helm values (the chart checks them, not us). */
-function chartValues(
-  c: Checker,
-  s: Section<typeof ISTIO_DEFAULTS.values>,
-): Record<IstioChartName, Record<string, unknown>> {
-  const values = (chart: IstioChartName) =>
-    s.field(chart, (key, value, fallback) => {
-      if (value !== undefined && !isPlainObject(value)) {
-        c.fail(
-          `${key} must be an object of Helm values for the ${chart} chart (got ${show(value)}); e.g. 'pulumi config set --path ${key}.<key> <value>'`,
-        );
-      } else if (nestsDeeper(value, MAX_VALUES_DEPTH)) {
-        c.fail(
-          `${key} must nest at most ${MAX_VALUES_DEPTH} levels, as a chart's values do (got ${show(value)}); set each value at its own path, e.g. 'pulumi config set --path ${key}.<key>.<key> <value>'`,
-        );
-        return fallback;
-      }
-      return isPlainObject(value) ? value : fallback;
-    });
-  return {
-    base: values("base"),
-    istiod: values("istiod"),
-    gateway: values("gateway"),
-    cni: values("cni"),
-    ztunnel: values("ztunnel"),
-  } satisfies Fields<typeof ISTIO_DEFAULTS.values>;
-}
-
-/**
- * Chart values nest a few levels. Far deeper ones pass on to the release and overflow the stack
- * when it is registered, after other resources, so they are refused here.
- */
-const MAX_VALUES_DEPTH = 32;
-
-/**
- * True when `value` holds objects or lists more than `levels` deep, or a cycle. Each object is
- * walked once per depth it is reached at, so shared parts (YAML aliases) are not walked again.
- */
-function nestsDeeper(
-  value: unknown,
-  levels: number,
-  explored = new Map<object, number>(),
-  path = new Set<object>(),
-): boolean {
-  if (typeof value !== "object" || value === null) {
-    return false;
-  }
-  if (levels === 0 || path.has(value)) {
-    return true;
-  }
-  if ((explored.get(value) ?? -1) >= levels) {
-    return false;
-  }
-  explored.set(value, levels);
-  path.add(value);
-  const deeper = Object.values(value).some((v) =>
-    nestsDeeper(v, levels - 1, explored, path),
-  );
-  path.delete(value);
-  return deeper;
 }

@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { MESH_PROVIDERS, type MeshProvider, type Resources } from "../core";
+import { chartValues } from "./chartValues";
 import { type Checker, isPlainObject } from "./checker";
 import {
   checkIdentityPems,
@@ -31,6 +32,13 @@ export const LINKERD_CHARTS = [
   "linkerd-control-plane",
 ] as const;
 export const LINKERD_VIZ_CHART = "linkerd-viz";
+/** The keys of `linkerd.values`, one per chart the stack may install. */
+export const LINKERD_VALUES_CHARTS = {
+  crds: "linkerd-crds",
+  controlPlane: "linkerd-control-plane",
+  viz: LINKERD_VIZ_CHART,
+} as const;
+export type LinkerdValuesChart = keyof typeof LINKERD_VALUES_CHARTS;
 
 export interface LinkerdConfig {
   /** Helm repository of Linkerd's charts. Defaults to LINKERD_CHART_REPO. */
@@ -56,6 +64,13 @@ export interface LinkerdConfig {
    * state as secrets when unset (LinkerdIdentity). See LinkerdIdentityConfig.
    */
   readonly identity?: LinkerdIdentityConfig;
+  /**
+   * Extra Helm values per chart (`crds`, `controlPlane`, `viz`), merged under the stack's own
+   * (ours win where both set a key). Defaults to none.
+   */
+  readonly values: Readonly<
+    Record<LinkerdValuesChart, Record<string, unknown>>
+  >;
 }
 
 export const LINKERD_DEFAULTS = {
@@ -69,6 +84,10 @@ export const LINKERD_DEFAULTS = {
     limits: { cpu: "1", memory: "250Mi" },
   } as Resources,
   identity: undefined as LinkerdIdentityConfig | undefined,
+  values: { crds: {}, controlPlane: {}, viz: {} } as Record<
+    LinkerdValuesChart,
+    Record<string, unknown>
+  >,
 };
 
 /** The two sections every stack has, whichever mesh it runs. */
@@ -139,6 +158,11 @@ export function validateLinkerd(
     viz,
     proxyResources: s.resources("proxyResources"),
     identity,
+    values: chartValues(
+      c,
+      s.section("values"),
+      (chart) => LINKERD_VALUES_CHARTS[chart],
+    ),
   } satisfies Fields<typeof LINKERD_DEFAULTS>;
 }
 

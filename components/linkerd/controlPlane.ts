@@ -20,6 +20,7 @@ import {
   linkerdCrdsValues,
   type LinkerdIdentityValues,
   linkerdVizValues,
+  mergeValues,
 } from "../specs";
 import { LinkerdIdentity } from "./identity";
 
@@ -129,7 +130,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
       "crds",
       "linkerd-crds",
       linkerd.namespace,
-      linkerdCrdsValues(),
+      mergeValues(linkerd.values.crds, linkerdCrdsValues()),
       [this.namespace, ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : [])],
     );
 
@@ -153,7 +154,10 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
       "control-plane",
       "linkerd-control-plane",
       linkerd.namespace,
-      linkerdControlPlaneValues(identity, linkerd.proxyResources),
+      mergeValues(
+        linkerd.values.controlPlane,
+        linkerdControlPlaneValues(identity, linkerd.proxyResources),
+      ),
       [this.crds, ...(this.identity ? [this.identity] : [])],
     );
 
@@ -177,7 +181,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
         "viz",
         LINKERD_VIZ_CHART,
         LINKERD_VIZ_NAMESPACE,
-        linkerdVizValues(linkerd.namespace),
+        mergeValues(linkerd.values.viz, linkerdVizValues(linkerd.namespace)),
         [vizNs, this.controlPlane],
       );
       this.dashboards.linkerdViz = {

@@ -1,7 +1,10 @@
 // Helm values from two sources: the user's extra values per chart (stack config) and ours.
 
+/** Plain objects only: an Output or other class instance among our values is a value, not a map. */
 const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+  typeof v === "object" &&
+  v !== null &&
+  [Object.prototype, null].includes(Object.getPrototypeOf(v));
 
 /** A chart's values: the ones we set, typed, and whatever else the user added. */
 export type ChartValues<T> = T & Record<string, unknown>;

@@ -298,6 +298,46 @@ describe("mesh.provider linkerd", () => {
   });
 });
 
+describe("mesh.provider linkerd with extra chart values", () => {
+  it("WHEN linkerd.values sets keys of each chart THEN each release carries them, and where a key is ours ours wins", async () => {
+    const r = await renderProgram({
+      ...LINKERD,
+      linkerd: {
+        viz: true,
+        chartDir: "test/fixtures/linkerd-charts",
+        values: {
+          crds: { commonLabels: { team: "platform" }, installGatewayAPI: true },
+          controlPlane: {
+            podAnnotations: { "example.com/owner": "platform" },
+            disableHeartBeat: false,
+            proxy: { logLevel: "debug", resources: { cpu: { request: "1" } } },
+          },
+          viz: { dashboard: { replicas: 2 } },
+        },
+      },
+    });
+    assert.deepStrictEqual(
+      named(r, TYPE.release, "linkerd-crds").inputs.values,
+      { commonLabels: { team: "platform" }, installGatewayAPI: false },
+    );
+    const cp = named(r, TYPE.release, "linkerd-control-plane").inputs.values;
+    assert.deepStrictEqual(cp.podAnnotations, {
+      "example.com/owner": "platform",
+    });
+    assert.strictEqual(cp.disableHeartBeat, true);
+    assert.strictEqual(cp.proxy.logLevel, "debug");
+    assert.deepStrictEqual(cp.proxy.resources.cpu, {
+      request: "10m",
+      limit: "1",
+    });
+    assert.strictEqual(cp.identityTrustAnchorsPEM, "mock-anchor-pem");
+    assert.deepStrictEqual(
+      named(r, TYPE.release, "linkerd-viz").inputs.values.dashboard,
+      { replicas: 2 },
+    );
+  });
+});
+
 describe("mesh.provider linkerd with a team's own identity", () => {
   it("WHEN linkerd.identity is given as a secret THEN the control plane takes it, the key stays secret, and nothing is generated", async () => {
     const pems = await generateLinkerdIdentity("cluster.local");

@@ -56,6 +56,28 @@ describe("config: mesh.provider and linkerd", () => {
     assert.ok(!p.includes("s3cret"));
   });
 
+  it("WHEN linkerd.values names a chart it does not install or holds no object THEN each is refused with the fix", () => {
+    const found = problems({
+      ...LINKERD,
+      linkerd: { values: { controlPlane: "debug", cni: {} } },
+    }).filter((p) => p.startsWith("linkerd.values"));
+    assert.strictEqual(found.length, 2, found.join("\n"));
+    assert.ok(
+      found.some((p) =>
+        p.startsWith(
+          'linkerd.values.controlPlane must be an object of Helm values for the linkerd-control-plane chart (got "debug")',
+        ),
+      ),
+      found.join("\n"),
+    );
+    assert.ok(
+      found.some(
+        (p) => p.includes("cni") && p.includes("crds, controlPlane, viz"),
+      ),
+      found.join("\n"),
+    );
+  });
+
   it("WHEN linkerd.chartDir lacks a chart THEN the missing folders are named", () => {
     assert.deepStrictEqual(
       problems({ ...LINKERD, linkerd: { chartDir: "test/fixtures/charts" } }),
