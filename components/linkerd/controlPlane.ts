@@ -113,6 +113,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
       namespace: string,
       values: object,
       dependsOn: pulumi.Resource[],
+      retainOnDelete = false,
     ) =>
       chartRelease(
         `${name}-${suffix}`,
@@ -123,15 +124,19 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
           values,
           skipAwait,
         },
-        { parent: this, dependsOn },
+        { parent: this, dependsOn, retainOnDelete },
       );
 
+    // Linkerd's policy CRDs are the cluster's, as Istio's are (its base chart keeps them): a
+    // destroy leaves the release, so every team's Servers and policies outlive the stack, and a
+    // later install adopts the CRDs (their Helm annotations name the same release).
     this.crds = release(
       "crds",
       "linkerd-crds",
       linkerd.namespace,
       mergeValues(linkerd.values.crds, linkerdCrdsValues()),
       [this.namespace, ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : [])],
+      true,
     );
 
     let identity: LinkerdIdentityValues;

@@ -94,14 +94,20 @@ export function podRequests(pod: PodLike): Requests {
   };
 }
 
-/** The Envoy proxy istiod injected into the pod (a container or a native sidecar), if any. */
+/** The injected proxies: Istio's Envoy and Linkerd's proxy. */
+const PROXY_CONTAINERS = ["istio-proxy", "linkerd-proxy"];
+
+/**
+ * The proxy the mesh's injector added to the pod (a container or a native sidecar), if any:
+ * istiod's Envoy or Linkerd's proxy.
+ */
 export function proxyRequests(pod: PodLike): Requests {
   const proxy = [
     ...(pod.spec.initContainers ?? []),
     ...pod.spec.containers,
   ].find(
     (c) =>
-      c.name === "istio-proxy" &&
+      PROXY_CONTAINERS.includes(c.name) &&
       (c.restartPolicy === "Always" || pod.spec.containers.includes(c)),
   );
   return proxy ? requestsOf(proxy) : ZERO;

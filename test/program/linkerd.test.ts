@@ -101,6 +101,15 @@ describe("mesh.provider linkerd", () => {
     );
   });
 
+  it("WHEN the stack is destroyed THEN linkerd-crds stays (Linkerd's CRDs are the cluster's, as Istio's are), and the control plane goes", async () => {
+    const r = await rendered();
+    assert.strictEqual(
+      named(r, TYPE.release, "linkerd-crds").retainOnDelete,
+      true,
+    );
+    assert.ok(!named(r, TYPE.release, "linkerd-control-plane").retainOnDelete);
+  });
+
   it("WHEN rendered THEN the Gateway API CRDs come before linkerd-crds, it before the control plane, and that before every injected pod", async () => {
     const r = await rendered();
     assert.ok(named(r, TYPE.release, "linkerd-crds").dependsOn.includes(CRDS));

@@ -92,6 +92,29 @@ describe("the benchmark's footprint", () => {
     assert.deepStrictEqual(fp.total, { cpu: 60, memMi: 216 });
   });
 
+  it("WHEN Linkerd injected the pod THEN its linkerd-proxy container counts as the proxy and linkerd-init (smaller) not at all", () => {
+    const pod: PodLike = {
+      metadata: {
+        name: "backend-v1-7c9d-abcde",
+        namespace: "mesh-demo",
+        labels: { "pod-template-hash": "7c9d" },
+        ownerReferences: [{ kind: "ReplicaSet", name: "backend-v1-7c9d" }],
+      },
+      spec: {
+        initContainers: [{ name: "linkerd-init", ...req("10m", "10Mi") }],
+        containers: [
+          { name: "linkerd-proxy", ...req("10m", "32Mi") },
+          { name: "app", ...req("10m", "32Mi") },
+        ],
+      },
+    };
+    const [w] = footprint([pod]).workloads;
+    assert.deepStrictEqual(
+      [w.workload, w.app, w.proxy],
+      ["mesh-demo/backend-v1", { cpu: 10, memMi: 32 }, { cpu: 10, memMi: 32 }],
+    );
+  });
+
   it("WHEN the app namespaces run in ambient THEN waypoints count as proxies and ztunnel and istio-cni as per-node agents, the rest left out", () => {
     const pod = (
       namespace: string,
