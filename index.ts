@@ -261,6 +261,8 @@ export const dataplane = linkerd ? null : config.istio.dataplane;
 /** With istiod as revisions: versions, tags and each namespace's revision (null without). */
 export const istioRevisions = revisionsOutput(config) ?? null;
 /** istio (VirtualService) or gateway-api (HTTPRoute). */
+/** The service mesh the stack runs: istio or linkerd (mesh.provider). */
+export const meshProvider = config.mesh.provider;
 export const routingApi = config.routing.api;
 export const appNamespace = config.appNamespace;
 // On Linkerd, which has no ingress gateway, the demo's frontend Service stands in for it.

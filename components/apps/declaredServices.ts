@@ -103,8 +103,9 @@ export class DeclaredServices extends pulumi.ComponentResource {
         continue;
       }
       if (args.externalNamespaces.includes(ns)) {
-        // Its owner created it and put it in the mesh; the ingress still needs leave to route in.
-        if (mesh.routingApi === "gateway-api") {
+        // Its owner created it and put it in the mesh; the ingress still needs leave to route in
+        // (Linkerd has no ingress of ours).
+        if (mesh.routingApi === "gateway-api" && mesh.provider !== "linkerd") {
           namespaces[ns] = gatewayApiResource(
             `${name}-${ns}-ingress-grant`,
             {

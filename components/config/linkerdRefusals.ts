@@ -74,10 +74,11 @@ const OFFERS: Readonly<Record<string, string>> = {
     "Linkerd's metrics and dashboard come from linkerd-viz: set 'pulumi config set --path linkerd.viz true'",
   bookinfo:
     "Bookinfo is not rendered on Linkerd yet (only the demo app is); keep bookinfo.enabled false",
-  services:
-    "declared services are not rendered on Linkerd yet (only the demo app is)",
-  externalNamespaces:
-    "declared services are not rendered on Linkerd yet, so there is nothing to place in them",
+  mirror:
+    "Linkerd's HTTPRoutes do not mirror traffic (no RequestMirror filter)",
+  tcp: "Linkerd splits traffic with HTTPRoutes (http, http2, grpc); a TCP split needs TCPRoute, which the Gateway API ships as experimental only: use protocol http, http2 or grpc, or Istio",
+  serviceIngress:
+    "Linkerd has no ingress gateway: mesh an ingress controller (namespace annotation linkerd.io/inject: ingress) and route to the service's Service, or port-forward it",
 };
 
 /**
@@ -143,14 +144,23 @@ export function checkLinkerdRefusals(
   if (enabled === true || enabled === "true") {
     refuse("bookinfo.enabled", OFFERS.bookinfo);
   }
-  for (const key of ["services", "externalNamespaces"]) {
-    const v = raw[key];
-    const empty =
-      v === undefined ||
-      (Array.isArray(v) && v.length === 0) ||
-      (isPlainObject(v) && Object.keys(v).length === 0);
-    if (!empty) {
-      refuse(key, OFFERS[key]);
+  const services = raw.services;
+  if (isPlainObject(services)) {
+    for (const name of Object.keys(services)) {
+      const key = (field: string) => `services.${name}.${field}`;
+      if (valueAt(raw, key("mirror")) !== undefined) {
+        refuse(key("mirror"), OFFERS.mirror);
+      }
+      if (valueAt(raw, key("protocol")) === "tcp") {
+        refuse(key("protocol"), OFFERS.tcp);
+      }
+      if (valueAt(raw, key("ingress")) !== undefined) {
+        refuse(key("ingress"), OFFERS.serviceIngress);
+      }
+      const callers = valueAt(raw, key("callers"));
+      if (Array.isArray(callers) && callers.includes("ingress")) {
+        refuse(key("callers"), OFFERS.serviceIngress);
+      }
     }
   }
 }

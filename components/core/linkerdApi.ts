@@ -50,10 +50,14 @@ export interface LinkerdSpecs {
 
 /**
  * The identity Linkerd's proxies present for a ServiceAccount's pods
- * (`<sa>.<ns>.serviceaccount.identity.linkerd.<trust domain>`), from the SPIFFE-style principal
- * this stack names callers by (`cluster.local/ns/<ns>/sa/<sa>`, principal()).
+ * (`<sa>.<ns>.serviceaccount.identity.<control plane namespace>.<trust domain>`; the control
+ * plane's namespace defaults to linkerd), from the SPIFFE-style principal this stack names
+ * callers by (`cluster.local/ns/<ns>/sa/<sa>`, principal()).
  */
-export function linkerdIdentityOf(principal: string): string {
+export function linkerdIdentityOf(
+  principal: string,
+  controlNamespace = "linkerd",
+): string {
   const m = /^([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
   if (!m) {
     throw new Error(
@@ -61,7 +65,7 @@ export function linkerdIdentityOf(principal: string): string {
     );
   }
   const [, domain, ns, sa] = m;
-  return `${sa}.${ns}.serviceaccount.identity.linkerd.${domain || TRUST_DOMAIN}`;
+  return `${sa}.${ns}.serviceaccount.identity.${controlNamespace}.${domain || TRUST_DOMAIN}`;
 }
 
 /** A Linkerd policy resource: apiVersion from its kind, after linkerd-crds (mesh.crds). */

@@ -47,6 +47,12 @@ export interface Mesh {
   readonly gatewayApiCrds?: pulumi.Resource;
   /** The root namespace (ISTIO_NAMESPACE), created by the control plane. */
   readonly rootNamespace: pulumi.Resource;
+  /**
+   * With linkerd: the control plane's namespace (linkerd.namespace), part of every proxy's
+   * identity (<sa>.<ns>.serviceaccount.identity.<controlNamespace>.<trust domain>). Defaults to
+   * linkerd.
+   */
+  readonly controlNamespace?: string;
   readonly dataplane: Dataplane;
   readonly routingApi: RoutingApi;
   /**

@@ -204,6 +204,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
       dataPlane: this.controlPlane,
       gatewayApiCrds: this.gatewayApiCrds,
       rootNamespace: this.namespace,
+      controlNamespace: linkerd.namespace,
       dataplane: "sidecar",
       routingApi: "gateway-api",
       scopeProxies: false,

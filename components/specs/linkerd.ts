@@ -90,9 +90,16 @@ export function linkerdServerSpec(
  * callers at a Server by identity; the rules' methods and paths would need an inbound route per
  * rule, which this stack does not emit, so on Linkerd they are not enforced (the identity is).
  */
-export function linkerdCallerIdentities(allow: readonly AllowRule[]): string[] {
+export function linkerdCallerIdentities(
+  allow: readonly AllowRule[],
+  controlNamespace?: string,
+): string[] {
   return [
-    ...new Set(allow.flatMap((r) => r.principals).map(linkerdIdentityOf)),
+    ...new Set(
+      allow
+        .flatMap((r) => r.principals)
+        .map((p) => linkerdIdentityOf(p, controlNamespace)),
+    ),
   ].sort();
 }
 

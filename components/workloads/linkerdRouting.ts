@@ -66,7 +66,7 @@ export function createLinkerdRouting(a: LinkerdRoutingArgs): MeshRouting {
     },
     opts,
   );
-  const identities = linkerdCallerIdentities(a.allow);
+  const identities = linkerdCallerIdentities(a.allow, mesh.controlNamespace);
   if (identities.length === 0) {
     return {
       destinationRules: [],

@@ -396,3 +396,133 @@ describe("mesh.provider linkerd with Istio-only settings", () => {
     );
   });
 });
+
+describe("mesh.provider linkerd with declared services", () => {
+  const ORDERS = {
+    namespace: "shop",
+    versions: {
+      v1: { image: "registry.example.com/orders:1.4.2", weight: 90 },
+      v2: { image: "registry.example.com/orders:1.5.0", weight: 10 },
+    },
+    callers: ["frontend"],
+  };
+  const SERVICES = {
+    orders: ORDERS,
+    payments: {
+      namespace: "shop",
+      protocol: "grpc",
+      port: 9090,
+      versions: {
+        v1: { image: "registry.example.com/pay:2.0.1", weight: 100 },
+      },
+      callers: ["orders"],
+    },
+    legacy: {
+      namespace: "shop",
+      versions: {
+        v1: { selector: { app: "legacy", version: "v1" }, weight: 70 },
+        v2: { selector: { app: "legacy", version: "v2" }, weight: 30 },
+      },
+      callers: ["shop/orders"],
+    },
+  };
+  let shared: Promise<Rendering> | undefined;
+  const withServices = () =>
+    (shared ??= renderProgram({ ...LINKERD, services: SERVICES }));
+  const weights = (r: Rendering, route: string) =>
+    named(r, HTTPROUTE, route)
+      .inputs.spec.rules.at(-1)
+      .backendRefs.map((b: { name: string; weight: number }) => [
+        b.name,
+        b.weight,
+      ]);
+  const identities = (r: Rendering, name: string) =>
+    named(
+      r,
+      "kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication",
+      name,
+    ).inputs.spec.identities;
+
+  it("WHEN services are declared THEN their namespace is Linkerd's, each splits by its HTTPRoute over version Services, and each Server admits exactly its callers' identities", async () => {
+    const r = await withServices();
+    assert.deepStrictEqual(
+      named(r, TYPE.namespace, "services-shop-ns").inputs.metadata.annotations,
+      {
+        "linkerd.io/inject": "enabled",
+        "config.linkerd.io/default-inbound-policy": "deny",
+        "pulumi.com/patchForce": "true",
+      },
+    );
+    assert.deepStrictEqual(weights(r, "orders-route"), [
+      ["orders-v1", 90],
+      ["orders-v2", 10],
+    ]);
+    assert.deepStrictEqual(weights(r, "legacy-route"), [
+      ["legacy-v1", 70],
+      ["legacy-v2", 30],
+    ]);
+    assert.deepStrictEqual(identities(r, "orders-callers"), [
+      "frontend.mesh-demo.serviceaccount.identity.linkerd.cluster.local",
+    ]);
+    assert.deepStrictEqual(identities(r, "payments-callers"), [
+      "orders.shop.serviceaccount.identity.linkerd.cluster.local",
+    ]);
+    assert.deepStrictEqual(identities(r, "legacy-callers"), [
+      "orders.shop.serviceaccount.identity.linkerd.cluster.local",
+    ]);
+    assert.strictEqual(
+      named(r, "kubernetes:policy.linkerd.io/v1beta3:Server", "payments-server")
+        .inputs.spec.proxyProtocol,
+      "gRPC",
+    );
+    const deployments = byType(r, TYPE.deployment).filter(
+      (d) => (d.inputs as Inputs).metadata.namespace === "shop",
+    );
+    assert.deepStrictEqual(deployments.map((d) => d.name).sort(), [
+      "orders-v1",
+      "orders-v2",
+      "payments-v1",
+    ]);
+    for (const d of deployments) {
+      assert.ok(d.dependsOn.includes(CONTROL_PLANE), d.name);
+    }
+    assert.ok(
+      !r.resources.some((x) => x.type.includes("istio.io")),
+      "an Istio resource on Linkerd",
+    );
+  });
+
+  it("WHEN only orders' weights change THEN only orders' HTTPRoute changes", async () => {
+    const before = await withServices();
+    const after = await renderProgram({
+      ...LINKERD,
+      services: {
+        ...SERVICES,
+        orders: {
+          ...ORDERS,
+          versions: {
+            v1: { ...ORDERS.versions.v1, weight: 50 },
+            v2: { ...ORDERS.versions.v2, weight: 50 },
+          },
+        },
+      },
+    });
+    assert.deepStrictEqual(changedResources(before, after), [
+      `${HTTPROUTE}::orders-route`,
+    ]);
+  });
+
+  it("WHEN the control plane has a namespace of its own THEN every caller identity names it", async () => {
+    const r = await renderProgram({
+      ...LINKERD,
+      linkerd: { namespace: "mesh-linkerd" },
+      services: { orders: ORDERS },
+    });
+    assert.deepStrictEqual(identities(r, "orders-callers"), [
+      "frontend.mesh-demo.serviceaccount.identity.mesh-linkerd.cluster.local",
+    ]);
+    assert.deepStrictEqual(identities(r, "backend-callers"), [
+      "frontend.mesh-demo.serviceaccount.identity.mesh-linkerd.cluster.local",
+    ]);
+  });
+});

@@ -4,6 +4,16 @@ import * as assert from "assert";
 import { validateConfig } from "../../components/config";
 import { problems } from "../support/configProblems";
 
+/** A declared service Linkerd can run: two versions, called by the demo's frontend. */
+const ORDERS = {
+  namespace: "shop",
+  versions: {
+    v1: { image: "registry.example.com/orders:1.4.2", weight: 90 },
+    v2: { image: "registry.example.com/orders:1.5.0", weight: 10 },
+  },
+  callers: ["frontend"],
+};
+
 const LINKERD = {
   mesh: { provider: "linkerd" },
   canary: { weights: { v1: 80, v2: 20 } },
@@ -184,9 +194,28 @@ describe("config: Istio-only settings with mesh.provider linkerd", () => {
       "Bookinfo is not rendered on Linkerd yet",
     ],
     [
-      "services",
-      { services: { orders: { image: "nginx:1" } } },
-      "declared services are not rendered on Linkerd yet",
+      "services.orders.mirror",
+      {
+        services: {
+          orders: { ...ORDERS, mirror: { version: "v2", percent: 5 } },
+        },
+      },
+      "do not mirror",
+    ],
+    [
+      "services.orders.protocol",
+      { services: { orders: { ...ORDERS, protocol: "tcp" } } },
+      "TCPRoute",
+    ],
+    [
+      "services.orders.callers",
+      { services: { orders: { ...ORDERS, callers: ["frontend", "ingress"] } } },
+      "no ingress gateway",
+    ],
+    [
+      "services.orders.ingress",
+      { services: { orders: { ...ORDERS, ingress: { path: "/orders" } } } },
+      "no ingress gateway",
     ],
   ];
   for (const [key, config, offer] of refused) {
@@ -208,7 +237,7 @@ describe("config: Istio-only settings with mesh.provider linkerd", () => {
     });
   }
 
-  it("WHEN only what Linkerd honours is set THEN it is accepted: weights, header canary, timeout, status retries, STRICT, gateway-api", () => {
+  it("WHEN only what Linkerd honours is set THEN it is accepted: weights, header canary, timeout, status retries, STRICT, gateway-api, declared services and namespaces of their own", () => {
     assert.deepStrictEqual(
       problems({
         ...LINKERD,
@@ -226,6 +255,8 @@ describe("config: Istio-only settings with mesh.provider linkerd", () => {
         security: { mtlsMode: "STRICT" },
         routing: { api: "gateway-api", gatewayApiCrds: "install" },
         linkerd: { viz: true },
+        services: { orders: ORDERS },
+        externalNamespaces: ["shop"],
       }),
       [],
     );

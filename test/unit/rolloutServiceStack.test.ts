@@ -163,6 +163,17 @@ describe("npm run rollout --service: the stack's config and outputs", () => {
     );
   });
 
+  it("WHEN the stack runs Linkerd THEN the rollout refuses: its gates read Istio's metrics", async () => {
+    const fake = fakeStack(
+      { "canary.weights": { v1: 90, v2: 10 } },
+      { meshProvider: "linkerd", appNamespace: "mesh-demo" },
+    );
+    await assert.rejects(
+      open(fake).facts(),
+      /^PlanError: stack dev runs mesh.provider linkerd: the rollout's gates read Istio's metrics/,
+    );
+  });
+
   it("WHEN --service names an undeclared service THEN facts refuse before the outputs are read", async () => {
     const fake = fakeStack({ services: SERVICES_CONFIG }, {});
     await assert.rejects(

@@ -122,6 +122,11 @@ export class AutomationStack implements StackPort {
     const out = await this.stack.outputs();
     const value = (k: string) => out[k]?.value as unknown;
     const noOutputs = `stack ${this.stack.name} has no outputs yet: deploy it first ('pulumi up'), then roll out`;
+    if (value("meshProvider") === "linkerd") {
+      throw new PlanError(
+        `stack ${this.stack.name} runs mesh.provider linkerd: the rollout's gates read Istio's metrics (istio_requests_total), so it does not run on Linkerd yet; shift the weights with 'pulumi config set' and 'pulumi up'`,
+      );
+    }
     const mesh = {
       dataplane:
         value("dataplane") === "ambient"
