@@ -5,7 +5,7 @@
 // an unchanged program (a weight shift, a preview) loads without compiling anything. Nothing is
 // type-checked here: `npm run build` (tsc) does that, and `npm run deploy` and CI run it first.
 //
-// Measured on the test bed (README, "Speed"): Pulumi's own ts-node loader type-checks the whole
+// Measured on the test bed (docs/performance.md): Pulumi's own ts-node loader type-checks the whole
 // program on every run (about 3 s of a 5 s weight shift); transpile-only ts-node still costs about
 // 0.9 s per run, and sucrase with its inline source maps about 0.5 s (the maps are parsed for the
 // stack trace Pulumi records with every resource). Sucrase keeps each statement on its original

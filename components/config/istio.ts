@@ -84,7 +84,7 @@ export interface IstioConfig {
 
 export const ISTIO_DEFAULTS = {
   // The newest release Istio's announcements confirm. The test bed verifies 1.30.4, the newest
-  // the Go module proxy serves (README, "Versions").
+  // the Go module proxy serves (docs/upgrades.md, "Versions and sources").
   version: "1.31.1",
   chartRepo: ISTIO_CHART_REPO,
   chartDir: undefined as string | undefined,

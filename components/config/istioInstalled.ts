@@ -118,7 +118,7 @@ export function refuseIstioChange(
       : "istio.version";
     if (next !== undefined && version && minorGap(version, next) > 1) {
       reasons.push(
-        `${key} moves istiod ${revision === "default" ? "" : `revision ${revision} `}in place from ${version} to ${next} (got ${show(next)}); Istio upgrades in place one minor at a time. Go through the minor between, or upgrade by revision (a canary may skip one minor): README, "Upgrading Istio"`,
+        `${key} moves istiod ${revision === "default" ? "" : `revision ${revision} `}in place from ${version} to ${next} (got ${show(next)}); Istio upgrades in place one minor at a time. Go through the minor between, or upgrade by revision (a canary may skip one minor): docs/upgrades.md, "Upgrading Istio"`,
       );
     }
   }

@@ -99,7 +99,7 @@ export interface MeshConfig extends meshSections.MeshSections {
   readonly skipAwait: boolean;
 }
 
-/** Every top-level key with its default, in the order the README documents them. */
+/** Every top-level key with its default, in the order docs/configuration.md documents them. */
 export const DEFAULTS = {
   istio: ISTIO_DEFAULTS,
   ...meshSections.MESH_SECTION_DEFAULTS,

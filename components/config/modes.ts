@@ -1,5 +1,5 @@
 // Settings a routing API or data plane cannot honour, refused with the mode that supports them
-// (the README's feature-by-mode table says the same).
+// (the feature-by-mode table of docs/modes.md says the same).
 import { GATEWAY_API_VERSION, needsGatewayApi } from "../core";
 import type { BookinfoConfig } from "./bookinfo";
 import { type Checker, isPlainObject } from "./checker";
@@ -10,8 +10,8 @@ import type { DeclaredService } from "./serviceGraph";
 import { show } from "./show";
 
 /**
- * Settings a mode cannot honour are refused with the mode that supports them (the README's
- * feature-by-mode table says the same).
+ * Settings a mode cannot honour are refused with the mode that supports them (the
+ * feature-by-mode table of docs/modes.md says the same).
  */
 export function checkModes(
   c: Checker,

@@ -78,7 +78,7 @@ export interface ServiceConfig {
   readonly maxSurge: number | string;
 }
 
-/** Every field of one service entry and its default (README, "Put your own service in the mesh"). */
+/** Every field of one service entry and its default (docs/services.md). */
 export const SERVICE_DEFAULTS = {
   /** The app namespace (appNamespace) when unset. */
   namespace: undefined as string | undefined,

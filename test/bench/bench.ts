@@ -190,7 +190,7 @@ async function main(): Promise<void> {
 
   // kubectl apply of the edited VirtualService (the seeds' way), on a copy named backend-kubectl:
   // an edit of the stack's own object would take its weights away from the stack (the next `up`
-  // then stops at a server-side apply conflict, which is what the README's drift section covers).
+  // then stops at a server-side apply conflict, which is what the drift section of docs/operations.md covers).
   const vs = JSON.parse(
     run(project, "kubectl", [
       "-n",

@@ -2,7 +2,7 @@
 // readiness as users run it (skipAwait off: Helm waits for its releases, so a Helm install is
 // in flight long enough to be interrupted):
 //   21a-c  a cold `up` killed like a crashed laptop or a cancelled CI job, at three points;
-//          then the README's recovery (`npm run recover`, `pulumi up`);
+//          then the recovery of docs/operations.md (`npm run recover`, `pulumi up`);
 //   22     hand edits (drift), found by `preview --refresh` and undone by `up --refresh`;
 //   23     the API server killed in the middle of an `up` and started again.
 // Every one ends with checkConverged: the stack and the API server agree again.
@@ -147,7 +147,7 @@ const emptyMetadataFiles = () =>
     (f) => f.endsWith(".attrs") && fs.statSync(f).size === 0,
   );
 
-/** The README's recovery step, run as users run it, in the project directory. */
+/** The recovery step of docs/operations.md, run as users run it, in the project directory. */
 function recover(workDir: string): string {
   return execFileSync(
     "npm",

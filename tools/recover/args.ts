@@ -31,8 +31,8 @@ Needs the pulumi CLI (logged in), PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PAS
 the stack's secrets use a passphrase, and kubectl with the stack's cluster as current context.
 Exit codes: 0 repaired (or nothing to repair), 1 a step failed, or a Helm release blocks the next
 up and is not the stack's (reported, left alone), 2 refused, nothing changed (bad flags, something
-missing, a lock that may still be held, the plan not confirmed). See README.md, "Operations:
-recovering from faults".`;
+missing, a lock that may still be held, the plan not confirmed). See docs/operations.md,
+"Operations: recovering from faults".`;
 
 const SPEC: FlagSpec = {
   stack: "value",

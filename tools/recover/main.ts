@@ -2,8 +2,8 @@
 // that was killed (a crashed laptop, a cancelled CI job) or that lost its cluster half-way. Run
 // it, then `pulumi up`. The stack defaults to $STACK, else `dev` (as `npm run deploy`). It reads
 // first, shows its plan and asks (a terminal) or needs --yes (no terminal) before it changes
-// anything. What it repairs, each only if it finds it (README, "Operations: recovering from
-// faults"; `--help` says the same):
+// anything. What it repairs, each only if it finds it (docs/operations.md, "Operations: recovering
+// from faults"; `--help` says the same):
 //
 // 1. File backends: a zero-length `.attrs` file beside the stack's checkpoint. The backend writes
 //    that metadata file after the checkpoint data and before renaming it into place; a kill in

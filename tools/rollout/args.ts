@@ -33,7 +33,7 @@ const SPEC: FlagSpec = {
   help: "boolean",
 };
 
-/** Defaults of every optional flag (README, "Progressive delivery"). */
+/** Defaults of every optional flag (docs/progressive-delivery.md). */
 export const ROLLOUT_DEFAULTS = {
   steps: [10, 25, 50, 100],
   intervalMs: 60_000,

@@ -4,7 +4,7 @@
 // and runs `up` (Automation API: the same program and validation), waits the interval, asks
 // Prometheus for the canary's error rate and p99 (Istio's standard metrics), and advances, holds
 // or rolls back. A failing gate, a failed `up`, or Ctrl-C puts the start weights back with one
-// more `up`. README, "Progressive delivery". Runs through tools/register.js, like the program and
+// more `up`. See docs/progressive-delivery.md. Runs through tools/register.js, like the program and
 // `npm run recover`.
 import { commandGist } from "../automation";
 import * as fs from "fs";
@@ -33,8 +33,8 @@ the pods its stack output services.<name>.metrics names. One rollout per stack a
 Needs the pulumi CLI, logged in, and PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)
 when the stack's secrets use a passphrase (a local backend's default): checked before anything.
 Exit codes: 0 promoted, 1 rolled back, 2 refused (bad flags; the CLI, login or passphrase
-missing; plan; lock), 3 rollback failed, 130/143 interrupted (rolled back). See README.md,
-"Progressive delivery".`;
+missing; plan; lock), 3 rollback failed, 130/143 interrupted (rolled back). See
+docs/progressive-delivery.md.`;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {

@@ -87,7 +87,7 @@ export type RolloutEvent =
   | { readonly kind: "note"; readonly message: string }
   | { readonly kind: "done"; readonly report: RolloutReport };
 
-/** Exit code of each outcome (README, "Progressive delivery"). */
+/** Exit code of each outcome (docs/progressive-delivery.md). */
 export function exitCode(outcome: Outcome, signal?: string): number {
   switch (outcome) {
     case "promoted":

@@ -76,7 +76,7 @@ function parseServices(raw: string | undefined): Record<string, unknown> {
   }
   if (!isObject(v)) {
     throw new PlanError(
-      `the stack's services config is not a map of service names (got ${raw}); see README.md, "Put your own service in the mesh"`,
+      `the stack's services config is not a map of service names (got ${raw}); see docs/services.md`,
     );
   }
   return v;

@@ -38,8 +38,8 @@ PULUMI_CONFIG_PASSPHRASE_FILE) when the stack's secrets use a passphrase.
 Exit codes: 0 the split is within tolerance and every request was answered, 1 a version out of
 tolerance, a failed request, or the stack's weights could not be read, 2 refused before any
 request (bad flags; the pulumi CLI, its login or the passphrase missing; a --service the stack
-does not have, or one without an ingress path and no --url). See README.md,
-"Progressive delivery".`;
+does not have, or one without an ingress path and no --url). See
+docs/progressive-delivery.md, "The traffic probe".`;
 
 const SPEC: FlagSpec = {
   requests: "value",

@@ -2,7 +2,7 @@
 // Istio upgrades driven through the stack's config. Prints the plan (plan.ts: in place, or the
 // four canary steps by revision), and with --step N or --all applies steps through the Automation
 // API: the step's config changes, one `up`, then the check (check.ts); the first failure stops
-// with the commands that roll the step back. README, "Upgrading Istio". Runs through
+// with the commands that roll the step back. docs/upgrades.md, "Upgrading Istio". Runs through
 // tools/register.js, like the program and the other tools.
 import { commandGist } from "../automation";
 import { applySteps, drift, selectSteps } from "./apply";
@@ -36,7 +36,7 @@ Needs the pulumi CLI, logged in, PULUMI_CONFIG_PASSPHRASE when the stack uses on
 --step/--all kubectl on the stack's cluster (SERVICE_MESH_KUBECTL names another kubectl).
 Exit codes: 0 planned or applied and checked, 1 a step's up or check failed (the config holds
 that step; the message gives the rollback), 2 refused (flags, plan, preflight, lock, config not
-deployed), 130/143 interrupted. See README.md, "Upgrading Istio".`;
+deployed), 130/143 interrupted. See docs/upgrades.md, "Upgrading Istio".`;
 
 const say = (line: string) => process.stdout.write(`[upgrade] ${line}\n`);
 

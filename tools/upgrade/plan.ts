@@ -6,7 +6,7 @@
 // step on every run: 1 adopt revisions (the running version becomes revision <x-y-z>, tag prod on
 // it), 2 add the new revision (a tag `canary` follows it), 3 move every tag (and namespaces pinned
 // to an old revision) onto it, 4 remove the old revision (defaultRevision follows). The contract of
-// issue 24 (README, "Upgrading Istio"): at most two revisions, istio.version the newest's.
+// issue 24 (docs/upgrades.md, "Upgrading Istio"): at most two revisions, istio.version the newest's.
 import { ISTIO_MINORS } from "../../components/config/istioReleases";
 import type { IstioState } from "./state";
 import { canarySteps, inPlaceStep, type PlannedStep, toStep } from "./steps";
@@ -101,7 +101,7 @@ function plan(
   }
   if (state.revisions === undefined && to === current) {
     throw new UpgradeRefusal(
-      `--to ${to}: the stack already runs ${to}; nothing to upgrade (to run it as a revision without a new version, set istio.revisions and istio.tags by hand: README, "Upgrading Istio")`,
+      `--to ${to}: the stack already runs ${to}; nothing to upgrade (to run it as a revision without a new version, set istio.revisions and istio.tags by hand: docs/upgrades.md, "Upgrading Istio")`,
     );
   }
   const steps = canarySteps(state, current, to, input.revisionName);

@@ -73,7 +73,7 @@ export function readIstioState(
   }
   if (!isMap(istio)) {
     throw new StateError(
-      `the stack's istio config is not a map (got ${JSON.stringify(istio)}); see README.md, "Configuration"`,
+      `the stack's istio config is not a map (got ${JSON.stringify(istio)}); see docs/configuration.md`,
     );
   }
   const str = (k: string) =>
