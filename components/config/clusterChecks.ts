@@ -2,8 +2,18 @@
 // context, or SERVICE_MESH_KUBECTL): the Gateway API CRDs it would install or use, and the
 // istiod it would upgrade. Each may refuse the change; nothing is deployed then. Registers
 // nothing.
-import { gatewayApiVersionFor, istioMinor, needsGatewayApi } from "../core";
-import { planGatewayApiCrds, readInstalledGatewayApi } from "./gatewayApiCrds";
+import {
+  GATEWAY_API_VERSION,
+  gatewayApiVersionFor,
+  istioMinor,
+  needsGatewayApi,
+} from "../core";
+import {
+  istioGatewayApiNeed,
+  linkerdGatewayApiNeed,
+  planGatewayApiCrds,
+  readInstalledGatewayApi,
+} from "./gatewayApiCrds";
 import {
   labelledNamespaces,
   readInstalledIstio,
@@ -22,6 +32,17 @@ export interface ClusterChecks {
   readonly warnings: readonly string[];
 }
 
+/**
+ * The Gateway API bundle the stack installs and requires: the one the pinned Istio builds
+ * against, or on Linkerd the oldest whose standard channel has every field the stack emits
+ * (GATEWAY_API_VERSION; Linkerd itself reads older ones).
+ */
+export function gatewayApiVersionOf(config: MeshConfig): string {
+  return config.mesh.provider === "linkerd"
+    ? GATEWAY_API_VERSION
+    : gatewayApiVersionFor(config.istio.version);
+}
+
 /** Reads the cluster and decides; see the module comment. */
 export function checkCluster(
   config: MeshConfig,
@@ -30,13 +51,17 @@ export function checkCluster(
   const notes: string[] = [];
   const warnings: string[] = [];
   let routing = config.routing;
+  const linkerd = config.mesh.provider === "linkerd";
   // The Gateway API CRDs are the cluster's, not the stack's: a bundle older than the one the
-  // pinned Istio needs is refused.
-  if (needsGatewayApi(config.istio.dataplane, routing.api)) {
+  // pinned Istio needs (on Linkerd: the one whose fields the stack's routes use) is refused.
+  if (linkerd || needsGatewayApi(config.istio.dataplane, routing.api)) {
+    const wanted = gatewayApiVersionOf(config);
     const plan = planGatewayApiCrds(
       routing,
-      gatewayApiVersionFor(config.istio.version),
-      istioMinor(config.istio.version),
+      wanted,
+      linkerd
+        ? linkerdGatewayApiNeed(wanted)
+        : istioGatewayApiNeed(istioMinor(config.istio.version), wanted),
       readInstalledGatewayApi(kubectl),
     );
     if (plan.action === "refuse") {
@@ -49,6 +74,10 @@ export function checkCluster(
     }
     notes.push(plan.note);
     routing = { ...routing, gatewayApiCrds: plan.action };
+  }
+  if (linkerd) {
+    // Istio's upgrade rules speak of an istiod this stack does not run.
+    return { routing, notes, warnings };
   }
   // The control plane the cluster runs: an in-place jump of more than one minor, or a revision
   // removed while a namespace outside the stack still uses it, is refused.

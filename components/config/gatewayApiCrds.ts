@@ -57,12 +57,12 @@ export function compareVersions(a: string, b: string): number | undefined {
 export function planGatewayApiCrds(
   routing: Pick<RoutingConfig, "gatewayApiCrds" | "gatewayApiCrdsFile">,
   wanted: string,
-  istioMinor: string,
+  /** Why the mesh needs `wanted` or newer, for the messages (istioGatewayApiNeed, linkerdGatewayApiNeed). */
+  need: string,
   installed: InstalledGatewayApi,
 ): GatewayApiCrdsPlan {
   const source = routing.gatewayApiCrdsFile ?? gatewayApiCrdsUrl(wanted);
   const upgrade = `kubectl apply --server-side -f ${source}`;
-  const need = `Istio ${istioMinor} builds against ${wanted} (istiod ignores the resources of older CRDs; istioctl analyze reports IST0176)`;
   if (installed === "absent") {
     return routing.gatewayApiCrds === "install"
       ? {
@@ -103,6 +103,18 @@ export function planGatewayApiCrds(
     note: `${found}, the bundle the stack pins: adopted as they are, and kept when the stack is destroyed`,
   };
 }
+
+/** Why Istio needs its bundle: istiod reads the CRDs of the release it builds against. */
+export const istioGatewayApiNeed = (istioMinor: string, wanted: string) =>
+  `Istio ${istioMinor} builds against ${wanted} (istiod ignores the resources of older CRDs; istioctl analyze reports IST0176)`;
+
+/**
+ * Why Linkerd stacks need theirs: Linkerd itself reads HTTPRoutes from v1.1.1 on (the bundle its
+ * linkerd-crds chart carries at edge-26.8.3), but the stack's routes use the standard fields of
+ * `wanted` (request timeouts among them), which older CRDs would prune.
+ */
+export const linkerdGatewayApiNeed = (wanted: string) =>
+  `the stack's HTTPRoutes on Linkerd use the standard-channel fields of ${wanted} (request timeouts among them), which older CRDs drop`;
 
 /** Runs a command and returns its stdout; throws with its stderr on failure. */
 export type CommandRunner = (cmd: string, args: readonly string[]) => string;

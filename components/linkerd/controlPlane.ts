@@ -5,11 +5,11 @@ import {
   chartRelease,
   chartSource,
   gatewayApiCrdsUrl,
-  gatewayApiVersionFor,
   type Mesh,
   TRUST_DOMAIN,
 } from "../core";
 import {
+  gatewayApiVersionOf,
   type LinkerdConfig,
   LINKERD_VIZ_CHART,
   type MeshConfig,
@@ -216,7 +216,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
 
 /**
  * The control plane of mesh.provider linkerd, or undefined with Istio. The Gateway API bundle is
- * the one the cluster checks planned for (the pinned Istio's, as on Istio's side).
+ * the one the cluster checks planned for (gatewayApiVersionOf).
  */
 export function linkerdControlPlaneFor(
   config: MeshConfig,
@@ -231,7 +231,7 @@ export function linkerdControlPlaneFor(
     {
       linkerd: config.linkerd,
       routing,
-      gatewayApiVersion: gatewayApiVersionFor(config.istio.version),
+      gatewayApiVersion: gatewayApiVersionOf(config),
       skipAwait: config.skipAwait,
     },
     opts,

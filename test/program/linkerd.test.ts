@@ -526,3 +526,50 @@ describe("mesh.provider linkerd with declared services", () => {
     ]);
   });
 });
+
+describe("mesh.provider linkerd and the cluster's Gateway API CRDs", () => {
+  const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
+  async function withInstalled<T>(bundle: string, fn: () => Promise<T>) {
+    process.env.STANDIN_GATEWAY_API = bundle;
+    try {
+      return await fn();
+    } finally {
+      delete process.env.STANDIN_GATEWAY_API;
+    }
+  }
+
+  it("WHEN the stack installs them THEN it is the bundle whose standard fields its routes use (v1.5.1), whatever Istio's default, kept on delete", async () => {
+    const r = await rendered();
+    const file = named(r, CONFIG_FILE, "linkerd-gateway-api-crds");
+    assert.match(
+      String(file.inputs.file),
+      /\/v1\.5\.1\/standard-install\.yaml$/,
+    );
+    assert.strictEqual(file.retainOnDelete, true);
+  });
+
+  it("WHEN the cluster has that bundle (from the stack's last up) THEN the stack keeps managing it: a second up changes nothing", async () => {
+    const r = await withInstalled("v1.5.1 standard", () =>
+      renderProgram(LINKERD),
+    );
+    assert.ok(named(r, CONFIG_FILE, "linkerd-gateway-api-crds"));
+  });
+
+  it("WHEN the cluster has an older bundle THEN the program stops before any resource with Linkerd's reason, not Istio's", async () => {
+    await assert.rejects(
+      withInstalled("v1.1.1 standard", () => renderProgram(LINKERD)),
+      (e: Error & { recorded: RecordedResource[] }) => {
+        assert.match(
+          e.message,
+          /v1\.1\.1 \(standard channel\), older than v1\.5\.1; the stack's HTTPRoutes on Linkerd use/,
+        );
+        assert.ok(!e.message.includes("Istio"), e.message);
+        assert.deepStrictEqual(
+          e.recorded.map((x) => x.type),
+          ["pulumi:pulumi:Stack"],
+        );
+        return true;
+      },
+    );
+  });
+});
