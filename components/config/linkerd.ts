@@ -60,6 +60,13 @@ export interface LinkerdConfig {
    */
   readonly proxyResources: Resources;
   /**
+   * Requests and limits of each Go controller of the control plane (destination, identity, proxy
+   * injector, sp-validator) and of the policy controller. Defaults to a laptop's share: 10m CPU,
+   * 64Mi memory requested, 250Mi memory limit (the chart leaves them unset; its HA values
+   * request 100m / 50Mi).
+   */
+  readonly controllerResources: Resources;
+  /**
    * The trust anchor and issuer from a team's own PKI; generated once and kept in the stack's
    * state as secrets when unset (LinkerdIdentity). See LinkerdIdentityConfig.
    */
@@ -81,6 +88,10 @@ export const LINKERD_DEFAULTS = {
   viz: false,
   proxyResources: {
     requests: { cpu: "10m", memory: "32Mi" },
+    limits: { cpu: "1", memory: "250Mi" },
+  } as Resources,
+  controllerResources: {
+    requests: { cpu: "10m", memory: "64Mi" },
     limits: { cpu: "1", memory: "250Mi" },
   } as Resources,
   identity: undefined as LinkerdIdentityConfig | undefined,
@@ -157,6 +168,7 @@ export function validateLinkerd(
     namespace: s.namespace("namespace"),
     viz,
     proxyResources: s.resources("proxyResources"),
+    controllerResources: s.resources("controllerResources"),
     identity,
     values: chartValues(
       c,

@@ -161,7 +161,11 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
       linkerd.namespace,
       mergeValues(
         linkerd.values.controlPlane,
-        linkerdControlPlaneValues(identity, linkerd.proxyResources),
+        linkerdControlPlaneValues(
+          identity,
+          linkerd.proxyResources,
+          linkerd.controllerResources,
+        ),
       ),
       [this.crds, ...(this.identity ? [this.identity] : [])],
     );

@@ -35,13 +35,22 @@ const chartResources = (r: Resources) => ({
 /**
  * linkerd-control-plane: the identity (identityTrustAnchorsPEM, identity.issuer.tls.*; the chart
  * does not check the anchor, a missing one fails at run time), no heartbeat (its CronJob calls
- * out of the cluster), and every proxy sized by `proxyResources`.
+ * out of the cluster), every proxy sized by `proxyResources` and every controller by
+ * `controllerResources` (values.yaml destinationResources, identityResources,
+ * proxyInjectorResources, spValidatorResources, policyController.resources).
  */
 export function linkerdControlPlaneValues(
   identity: LinkerdIdentityValues,
   proxyResources: Resources,
+  controllerResources: Resources,
 ) {
+  const controller = chartResources(controllerResources);
   return {
+    destinationResources: controller,
+    identityResources: controller,
+    proxyInjectorResources: controller,
+    spValidatorResources: controller,
+    policyController: { resources: controller },
     disableHeartBeat: true,
     identityTrustAnchorsPEM: identity.trustAnchorPem,
     identity: {

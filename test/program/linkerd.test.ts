@@ -73,7 +73,7 @@ describe("mesh.provider linkerd", () => {
     );
   });
 
-  it("WHEN rendered THEN linkerd-crds leaves the Gateway API to the stack and the control plane has no heartbeat, a laptop-sized proxy and the generated identity", async () => {
+  it("WHEN rendered THEN linkerd-crds leaves the Gateway API to the stack and the control plane has no heartbeat, a laptop-sized proxy and controllers, and the generated identity", async () => {
     const r = await rendered();
     assert.deepStrictEqual(
       named(r, TYPE.release, "linkerd-crds").inputs.values,
@@ -88,6 +88,20 @@ describe("mesh.provider linkerd", () => {
       cpu: { request: "10m", limit: "1" },
       memory: { request: "32Mi", limit: "250Mi" },
     });
+    // Every controller sized (the chart leaves them BestEffort).
+    const controller = {
+      cpu: { request: "10m", limit: "1" },
+      memory: { request: "64Mi", limit: "250Mi" },
+    };
+    for (const key of [
+      "destinationResources",
+      "identityResources",
+      "proxyInjectorResources",
+      "spValidatorResources",
+    ]) {
+      assert.deepStrictEqual(values[key], controller, key);
+    }
+    assert.deepStrictEqual(values.policyController.resources, controller);
     // The mocks answer for the dynamic resource (test/support/mocks.ts).
     assert.strictEqual(values.identityTrustAnchorsPEM, "mock-anchor-pem");
     assert.deepStrictEqual(values.identity.issuer.tls, {
