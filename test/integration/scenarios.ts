@@ -44,6 +44,7 @@ import { modeScenarios } from "./modes";
 import { SERVICE_SCENARIOS, serviceScenarios } from "./services";
 import { EGRESS_SCENARIOS, egressScenarios } from "./egress";
 import { UPGRADE_SCENARIOS, upgradeScenarios } from "./upgrade";
+import { LINKERD_SCENARIOS, linkerdScenarios } from "./linkerd";
 import { checkScopedProxies } from "./scoping";
 import { checkDestroyed, checkUpCreatedEverything } from "./lifecycle";
 import {
@@ -70,7 +71,12 @@ const kubectl = (...args: string[]) =>
   execFileSync("kubectl", args, { encoding: "utf8", stdio: "pipe" });
 
 /** The number of scenarios main() runs; fewer means one was skipped, which fails the run. */
-const SCENARIOS = 33 + SERVICE_SCENARIOS + EGRESS_SCENARIOS + UPGRADE_SCENARIOS;
+const SCENARIOS =
+  33 +
+  SERVICE_SCENARIOS +
+  EGRESS_SCENARIOS +
+  UPGRADE_SCENARIOS +
+  LINKERD_SCENARIOS;
 
 /**
  * The ALLOW rules istiod gave a proxy are exactly the policy table's (principals, methods,
@@ -126,7 +132,7 @@ function testJwks(): string {
 }
 
 /**
- * IT_ONLY=core, faults, modes, services, egress and/or upgrade (comma-separated) runs only those
+ * IT_ONLY=core, faults, modes, services, egress, upgrade and/or linkerd (comma-separated) runs only those
  * groups of scenarios (core: 0-20 on the dev stack; the others on stacks of their own), for
  * debugging and to run one group against another commit, each with its count of scenarios. CI
  * runs everything.
@@ -139,6 +145,7 @@ const ONLY_GROUPS = {
   services: SERVICE_SCENARIOS,
   egress: EGRESS_SCENARIOS,
   upgrade: UPGRADE_SCENARIOS,
+  linkerd: LINKERD_SCENARIOS,
 };
 
 async function main(): Promise<void> {
@@ -165,6 +172,9 @@ async function main(): Promise<void> {
     }
     if (only.includes("upgrade")) {
       await upgradeScenarios(workDir);
+    }
+    if (only.includes("linkerd")) {
+      await linkerdScenarios(workDir);
     }
     process.exitCode = report(
       only.reduce((n, g) => n + ONLY_GROUPS[g as keyof typeof ONLY_GROUPS], 0),
@@ -919,6 +929,10 @@ async function main(): Promise<void> {
   // 37-44: upgrading the control plane (issue 24), on stacks of their own.
   if (run("upgrade")) {
     await upgradeScenarios(workDir);
+  }
+  // 45-50: the demo on mesh.provider linkerd (issue 25), on a stack of its own.
+  if (run("linkerd")) {
+    await linkerdScenarios(workDir);
   }
 
   process.exitCode = report(

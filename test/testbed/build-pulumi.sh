@@ -13,6 +13,8 @@
 # Output (cached outside the repo, keyed by version; skipped when present and current):
 #   $CACHE/pulumi-<PULUMI_VERSION>/bin/{pulumi,pulumi-language-nodejs}  (the latter is the options
 #       shim, langhost-options.sh, starting the real host in libexec/pulumi-language-nodejs)
+#   $CACHE/pulumi-<PULUMI_VERSION>/bin/pulumi-resource-pulumi-nodejs  (dynamic-provider.sh: the
+#       Node.js dynamic-provider plugin the CLI's release archive ships; not in its Go modules)
 #   $CACHE/kubernetes-v<KUBERNETES_PLUGIN_VERSION>/bin/pulumi-resource-kubernetes
 #   $CACHE/random-<RANDOM_VERSION>/bin/pulumi-resource-random   (only if buildable)
 # with CACHE=${SERVICE_MESH_TESTBED_CACHE:-$HOME/.cache/service-mesh-testbed}.
@@ -351,6 +353,9 @@ fi
 # The shim is the repo's file: refreshed when it changed (or after the move above).
 cmp -s "$HERE/langhost-options.sh" "$PULUMI_DIR/bin/$HOST" ||
   install -m 0755 "$HERE/langhost-options.sh" "$PULUMI_DIR/bin/$HOST"
+# The Node.js dynamic-provider plugin the CLI's release ships (dynamic-provider.sh says why).
+cmp -s "$HERE/dynamic-provider.sh" "$PULUMI_DIR/bin/pulumi-resource-pulumi-nodejs" ||
+  install -m 0755 "$HERE/dynamic-provider.sh" "$PULUMI_DIR/bin/pulumi-resource-pulumi-nodejs"
 
 # --- Kubernetes provider -------------------------------------------------------------------------
 KUBE_STAMP="pulumi-resource-kubernetes $KUBERNETES_PLUGIN_VERSION, built from the vendored v$KUBERNETES_PLUGIN_VERSION source (github.com/pulumi/pulumi-kubernetes commit $KUBERNETES_COMMIT)

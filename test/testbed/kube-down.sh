@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Stops the control plane that test/testbed/kube-up.sh started in DIR, and whatever
-# cluster-up.sh (kube-scheduler, kwok) and istiod-up.sh (pilot-discovery and its start-later
-# watcher, the revisionless one and each revision's) started there.
+# cluster-up.sh (kube-scheduler, kwok), istiod-up.sh (pilot-discovery and its start-later
+# watcher, the revisionless one and each revision's) and linkerd-up.sh (its watcher and the
+# Linkerd components) started there.
 #
 # Usage: test/testbed/kube-down.sh [--purge] DIR
 #   --purge   also delete DIR afterwards
 #
-# Only the processes recorded in DIR/{istiod-watch,istiod-watch-REV,istiod,istiod-REV,kwok,
+# Only the processes recorded in DIR/{linkerd-watch,linkerd-COMPONENT,istiod-watch,istiod-watch-REV,istiod,istiod-REV,kwok,
 # kube-scheduler,kube-controller-manager,kube-apiserver,etcd}.pid are signalled, and only if that pid is still the process kube-up started (its command line names
 # a path inside DIR), so a recycled pid is never hit. Each gets SIGTERM, then SIGKILL after
 # $KUBE_DOWN_GRACE seconds (default 10). Safe to run twice, or when nothing is running.
@@ -36,9 +37,10 @@ for f in "$DIR"/istiod-*.pid; do
     *) istiods+=("$c") ;;
   esac
 done
-# Reverse start order: istiod's watchers (so they cannot start istiod meanwhile), every istiod,
-# kwok, scheduler, controller manager, API server, etcd.
-for c in istiod-watch "${watchers[@]}" istiod "${istiods[@]}" kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+# Reverse start order: Linkerd's watcher and components (linkerd-up.sh), istiod's watchers (so
+# they cannot start istiod meanwhile), every istiod, kwok, scheduler, controller manager, API
+# server, etcd.
+for c in linkerd-watch linkerd-identity linkerd-destination linkerd-proxy-injector linkerd-sp-validator istiod-watch "${watchers[@]}" istiod "${istiods[@]}" kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
   f=$DIR/$c.pid
   [ -f "$f" ] || continue
   pid=$(tr -dc '0-9' <"$f")

@@ -12,7 +12,9 @@
 # ISTIOD_* (webhook URLs, CA bundle, xDS address), TESTBED_XDS, and GATEWAY_API_CRDS (the
 # Gateway API standard-channel CRDs as one multi-document YAML file, generated offline by
 # build-gateway-api.sh; not applied: a scenario or the stack installs them) with
-# GATEWAY_API_VERSION (v1.5.1, the version Istio 1.30 builds against).
+# GATEWAY_API_VERSION (v1.5.1, the version Istio 1.30 builds against). When the run includes
+# the Linkerd scenarios (IT_ONLY unset or naming linkerd): LINKERD_* (build-linkerd.sh's charts,
+# controller and probe; linkerd-up.sh's webhook URLs, CA file and gRPC addresses).
 #
 # IT_KEEP=1 keeps the cluster and istiod running afterwards; it prints how to reach and stop them.
 # A scenario may start more istiods, one per revision (istiod-up.sh --revision REV, state in
@@ -47,6 +49,13 @@ export ISTIO_DIR ISTIO_CHARTS=$ISTIO_DIR/charts ISTIOCTL=$ISTIO_DIR/bin/istioctl
 export ISTIO_VERSION=${ISTIO_DIR##*/istio-}
 tb_build build-gateway-api.sh; eval "$TB_OUT"  # GATEWAY_API_VERSION, GATEWAY_API_CRDS, CONTROLLER_GEN
 export GATEWAY_API_VERSION GATEWAY_API_CRDS
+# Linkerd's (scenarios 45-50, IT_ONLY=linkerd): only for a test-bed run that includes them.
+TB_LINKERD=0
+if [ "$TB_SESSION" = it ] && { [ -z "${IT_ONLY:-}" ] || [[ ",$IT_ONLY," == *,linkerd,* ]]; }; then
+  TB_LINKERD=1
+  tb_build build-linkerd.sh; eval "$TB_OUT"    # LINKERD_CHARTS, LINKERD_CONTROLLER, LINKERD_PROBE
+  export LINKERD_CHARTS LINKERD_CONTROLLER LINKERD_PROBE
+fi
 tb_log "tools ready after $(( $(date +%s) - start )) s"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/service-mesh-$TB_SESSION.XXXXXX")
@@ -89,6 +98,16 @@ set -a
 . <(bash "$TESTBED/istiod-up.sh" --when-injector-exists "$WORK/kube")
 set +a
 export TESTBED_XDS ISTIOD_XDS
+# Linkerd's webhook URLs, CA and addresses now (the chart values need them); the Linkerd
+# scenarios arm its Go control plane themselves (linkerd-up.sh --when-control-plane-exists), so
+# its watcher polls the API server only while they run.
+if [ "$TB_LINKERD" = 1 ]; then
+  set -a
+  # shellcheck disable=SC1091
+  . <(bash "$TESTBED/linkerd-up.sh" --certs-only "$WORK/kube")
+  set +a
+  export LINKERD_UP="$TESTBED/linkerd-up.sh" LINKERD_DIR_KUBE="$WORK/kube"
+fi
 
 export KUBECONFIG=$WORK/kube/kubeconfig
 export IT_WORK_DIR=$WORK
