@@ -25,6 +25,7 @@ import {
   WORK,
 } from "./harness";
 import { eventually } from "./controlPlane";
+import { SERVICES_CONFIG, SHOP } from "./declaredServices";
 import { isSharedCrd } from "./lifecycle";
 import type { KubeObject } from "./kubeClient";
 import { footprint, type PodLike } from "../bench/footprint";
@@ -34,8 +35,6 @@ export const LINKERD_SCENARIOS = 6;
 
 const STACK = "linkerd";
 const DEMO = "mesh-demo";
-/** The declared services' namespace: orders (v1/v2, called by frontend), payments (by orders). */
-const SHOP = "shop";
 const LINKERD_NS = "linkerd";
 const TRUST_DOMAIN = "cluster.local";
 const PROXY_VERSION = "edge-26.8.3";
@@ -73,18 +72,14 @@ function stackConfig(): Array<[string, string]> {
   return [
     ["mesh.provider", "linkerd"],
     ["demo.enabled", "true"],
-    ["canary.weights.v1", "80"],
-    ["canary.weights.v2", "20"],
-    ["services.orders.namespace", SHOP],
-    ["services.orders.versions.v1.image", "registry.example.com/orders:1.4.2"],
-    ["services.orders.versions.v1.weight", "90"],
-    ["services.orders.versions.v2.image", "registry.example.com/orders:1.5.0"],
-    ["services.orders.versions.v2.weight", "10"],
-    ["services.orders.callers[0]", "frontend"],
-    ["services.payments.namespace", SHOP],
-    ["services.payments.versions.v1.image", "registry.example.com/pay:2.0.1"],
-    ["services.payments.versions.v1.weight", "100"],
-    ["services.payments.callers[0]", "orders"],
+    // The demo 80/20 and scenarios 28-31's orders and payments, without what Linkerd refuses
+    // (orders' ingress caller and path) and without route-only legacy.
+    ...SERVICES_CONFIG.filter(
+      ([k]) =>
+        !k.startsWith("services.legacy.") &&
+        k !== "services.orders.ingress.path" &&
+        k !== "services.orders.callers[1]",
+    ),
     ["linkerd.chartDir", env("LINKERD_CHARTS")],
     ["routing.gatewayApiCrdsFile", env("GATEWAY_API_CRDS")],
     [`${cp}.podAnnotations["testbed.local/ready-when"]`, "linkerd"],

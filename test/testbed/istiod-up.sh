@@ -130,28 +130,8 @@ REV_LABEL=${REV:-default}
 log() { printf '[istiod-up %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# shellcheck disable=SC1091
-[ -f "$DIR/env" ] && source "$DIR/env"   # KUBECTL, KUBE_BIN
-KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
-k() { "$KUBECTL" --kubeconfig "$DIR/kubeconfig" "$@"; }
-
-ours() { # name -> pid if DIR/name.pid is a live process started for this DIR
-  local pid
-  [ -f "$DIR/$1.pid" ] || return 1
-  pid=$(tr -dc '0-9' <"$DIR/$1.pid")
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qF "$DIR/" \
-    && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && echo "$pid"
-}
-stop_proc() { # name
-  local pid t
-  pid=$(ours "$1") || { rm -f "$DIR/$1.pid"; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  t=$(( SECONDS + 15 ))
-  while ours "$1" >/dev/null && [ $SECONDS -lt $t ]; do sleep 0.2; done
-  if ours "$1" >/dev/null; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.3; fi
-  rm -f "$DIR/$1.pid"
-  log "stopped $1 (pid $pid)"
-}
+# shellcheck source=procs.sh
+. "$HERE/procs.sh"   # k, ours, stop_proc
 
 # --- binaries -------------------------------------------------------------------------------------
 find_bins() {
