@@ -73,9 +73,7 @@ const OFFERS: Readonly<Record<string, string>> = {
   observability:
     "Linkerd's metrics and dashboard come from linkerd-viz: set 'pulumi config set --path linkerd.viz true'",
   bookinfo:
-    "Bookinfo is not rendered on Linkerd yet (only the demo app is); keep bookinfo.enabled false",
-  mirror:
-    "Linkerd's HTTPRoutes do not mirror traffic (no RequestMirror filter)",
+    "Bookinfo is not rendered on Linkerd yet (the demo app and declared services are); keep bookinfo.enabled false",
   tcp: "Linkerd splits traffic with HTTPRoutes (http, http2, grpc); a TCP split needs TCPRoute, which the Gateway API ships as experimental only: use protocol http, http2 or grpc, or Istio",
   serviceIngress:
     "Linkerd has no ingress gateway: mesh an ingress controller (namespace annotation linkerd.io/inject: ingress) and route to the service's Service, or port-forward it",
@@ -149,7 +147,7 @@ export function checkLinkerdRefusals(
     for (const name of Object.keys(services)) {
       const key = (field: string) => `services.${name}.${field}`;
       if (valueAt(raw, key("mirror")) !== undefined) {
-        refuse(key("mirror"), OFFERS.mirror);
+        refuse(key("mirror"), OFFERS["canary.mirror"]);
       }
       if (valueAt(raw, key("protocol")) === "tcp") {
         refuse(key("protocol"), OFFERS.tcp);
